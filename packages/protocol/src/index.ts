@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './limits.js';
+export * from './messages.js';
+export * from './presence.js';

@@ -1,0 +1,121 @@
+import type { ErrorCode } from './errors.js';
+import { isId, isStatus, type PresenceStatus, type UserPresence } from './presence.js';
+
+/** Server to client: every user of visible(me), sent first on every connection. */
+export interface SnapshotMessage {
+  type: 'presence.snapshot';
+  users: UserPresence[];
+}
+
+/** Server to client: a transition of a visible user or of oneself. */
+export interface StatusMessage extends UserPresence {
+  type: 'presence.status';
+}
+
+/** Server to client: someone started or stopped typing in a conversation one takes part in. */
+export interface TypingMessage {
+  type: 'presence.typing';
+  user_id: number;
+  conversation_id: number;
+  is_typing: boolean;
+}
+
+/** Server to client: a bad client frame; the connection stays open. */
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+}
+
+export type ServerMessage = SnapshotMessage | StatusMessage | TypingMessage | ErrorMessage;
+
+export interface TypingStartMessage {
+  type: 'presence.typing.start';
+  conversation_id: number;
+}
+
+export interface TypingStopMessage {
+  type: 'presence.typing.stop';
+  conversation_id: number;
+}
+
+export type ClientMessage = TypingStartMessage | TypingStopMessage;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/**
+ * Validates a client frame at the edge, so the core sees only well-formed messages.
+ *
+ * @example
+ * const parsed = parseClientMessage('{"type":"presence.typing.start","conversation_id":7}');
+ * if (parsed.ok) service.startTyping(me, parsed.value.conversation_id);
+ */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'frame is not JSON' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, message: 'frame must be a JSON object' };
+  }
+  const { type, conversation_id } = data as Record<string, unknown>;
+  if (type !== 'presence.typing.start' && type !== 'presence.typing.stop') {
+    return { ok: false, message: 'unknown type; expected presence.typing.start or presence.typing.stop' };
+  }
+  if (!isId(conversation_id)) {
+    return { ok: false, message: 'conversation_id must be a positive integer' };
+  }
+  return { ok: true, value: { type, conversation_id } };
+}
+
+/** The UDP heartbeat datagram of contract section 7. `timestamp` is Unix seconds. */
+export interface HeartbeatPacket {
+  user_id: number;
+  token: string;
+  timestamp: number;
+  status?: PresenceStatus;
+}
+
+/** Why a heartbeat datagram was dropped: the `reason` label of `presence_udp_packets_total`. */
+export const UdpDropReasons = [
+  'oversize',
+  'not_json',
+  'bad_fields',
+  'bad_token',
+  'user_mismatch',
+  'stale_timestamp',
+  'rate_limited',
+  'unavailable',
+] as const;
+export type UdpDropReason = (typeof UdpDropReasons)[number];
+
+/**
+ * Validates the shape of a heartbeat datagram (not its token or timestamp window).
+ *
+ * @example
+ * const parsed = parseHeartbeatPacket(datagram.toString('utf8'));
+ */
+export function parseHeartbeatPacket(
+  text: string,
+): { ok: true; value: HeartbeatPacket } | { ok: false; reason: 'not_json' | 'bad_fields' } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not_json' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return { ok: false, reason: 'bad_fields' };
+  const { user_id, token, timestamp, status } = data as Record<string, unknown>;
+  if (!isId(user_id) || typeof token !== 'string' || token.length === 0)
+    return { ok: false, reason: 'bad_fields' };
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
+    return { ok: false, reason: 'bad_fields' };
+  }
+  if (status !== undefined && !isStatus(status)) return { ok: false, reason: 'bad_fields' };
+  const value: HeartbeatPacket = { user_id, token, timestamp };
+  if (status !== undefined) value.status = status;
+  return { ok: true, value };
+}

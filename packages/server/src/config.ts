@@ -1,0 +1,166 @@
+/**
+ * Every environment variable of contract section 2, parsed and validated in one place. A bad value stops
+ * the start with a ConfigError that names the variable and says what it expects.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  udpPort: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  authSecret: string | undefined;
+  serviceKey: string | undefined;
+  demo: boolean;
+  presenceTimeoutMs: number;
+  heartbeatMinIntervalMs: number;
+  disconnectGraceMs: number;
+  typingTtlMs: number;
+  presenceTtlS: number;
+  syncIntervalMs: number;
+  cleanupIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly value?: string,
+  ) {
+    super(`Invalid ${variable}${value === undefined ? '' : ` (${JSON.stringify(value)})`}: ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? fallback : raw;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw.trim()))
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}`, raw);
+  const value = Number(raw.trim());
+  if (value < min || value > max)
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}`, raw);
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new ConfigError(name, 'expected 1 or 0', raw);
+}
+
+function url(env: Env, name: string, schemes: string[]): string | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `expected a URL starting with ${schemes.join(' or ')}`);
+  }
+  // The URL may hold a password: never echo it back.
+  if (!schemes.includes(parsed.protocol))
+    throw new ConfigError(name, `expected a URL starting with ${schemes.join(' or ')}`);
+  return raw;
+}
+
+/**
+ * Reads the configuration from an environment (process.env by default) and checks its invariants.
+ *
+ * @example
+ * const config = loadConfig({ PORT: '0', PRESENCE_TIMEOUT_MS: '30000' });
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const level = text(env, 'LOG_LEVEL', 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`, level);
+  }
+  const config: Config = {
+    host: text(env, 'HOST', '127.0.0.1'),
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    udpPort: integer(env, 'UDP_PORT', 5555, 0, 65535),
+    databaseUrl,
+    dataDir: text(env, 'DATA_DIR', './.data'),
+    redisUrl,
+    authSecret: optional(env, 'AUTH_SECRET'),
+    serviceKey: optional(env, 'SERVICE_KEY'),
+    demo: flag(env, 'DEMO', databaseUrl === undefined && redisUrl === undefined),
+    presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 60_000, 1),
+    heartbeatMinIntervalMs: integer(env, 'HEARTBEAT_MIN_INTERVAL_MS', 10_000, 0),
+    disconnectGraceMs: integer(env, 'DISCONNECT_GRACE_MS', 5_000, 0),
+    typingTtlMs: integer(env, 'TYPING_TTL_MS', 3_000, 1),
+    presenceTtlS: integer(env, 'PRESENCE_TTL_S', 300, 1),
+    syncIntervalMs: integer(env, 'SYNC_INTERVAL_MS', 300_000, 1),
+    cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
+    logLevel: level as LogLevel,
+  };
+  return validateConfig(config);
+}
+
+/** Checks the timing invariants; returns the config unchanged or throws a ConfigError naming what to change. */
+export function validateConfig(config: Config): Config {
+  const { presenceTimeoutMs, heartbeatMinIntervalMs, presenceTtlS } = config;
+  if (presenceTimeoutMs <= heartbeatMinIntervalMs) {
+    throw new ConfigError(
+      'PRESENCE_TIMEOUT_MS',
+      `expected a value above HEARTBEAT_MIN_INTERVAL_MS (${heartbeatMinIntervalMs}), or a client heartbeating at the allowed rate would flap`,
+      String(presenceTimeoutMs),
+    );
+  }
+  if (presenceTtlS * 1000 <= presenceTimeoutMs) {
+    throw new ConfigError(
+      'PRESENCE_TTL_S',
+      `expected more seconds than PRESENCE_TIMEOUT_MS (${presenceTimeoutMs} ms), or hot state would expire before the user times out`,
+      String(presenceTtlS),
+    );
+  }
+  if (config.authSecret === undefined && !config.demo) {
+    throw new ConfigError(
+      'AUTH_SECRET',
+      'required outside demo mode (DEMO=0): an HS256 secret for user tokens',
+    );
+  }
+  if (config.authSecret !== undefined && config.authSecret.length < 16) {
+    throw new ConfigError('AUTH_SECRET', 'expected at least 16 characters');
+  }
+  if (config.serviceKey !== undefined && config.serviceKey.length < 16) {
+    throw new ConfigError('SERVICE_KEY', 'expected at least 16 characters');
+  }
+  return config;
+}
+
+/** How often each process re-scores the users it holds WebSockets for, well inside the timeout. */
+export function refreshIntervalMs(config: Config): number {
+  return Math.max(50, Math.floor(config.presenceTimeoutMs / 3));
+}
+
+/** How often the crash-safe sweep over `presence:online_users` runs. */
+export function sweepIntervalMs(config: Config): number {
+  return Math.max(50, Math.min(15_000, Math.floor(config.presenceTimeoutMs / 4)));
+}

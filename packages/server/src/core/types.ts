@@ -1,0 +1,26 @@
+import type { PresenceStatus } from '@presence/protocol';
+
+export type UserId = number;
+export type ConversationId = number;
+
+/** A user's durable presence: what PostgreSQL stores and what status reads return. Times are epoch ms. */
+export interface PresenceRecord {
+  userId: UserId;
+  status: PresenceStatus;
+  /** Last heartbeat or WebSocket activity; null when the user was never seen. */
+  lastSeen: number | null;
+  /** Last UDP or HTTP heartbeat; null when none came yet. */
+  lastHeartbeat: number | null;
+}
+
+/** A change of status that subscribers must hear about. */
+export interface Transition {
+  userId: UserId;
+  status: PresenceStatus;
+  lastSeen: number | null;
+  previous: PresenceStatus;
+}
+
+/** A clock owned by the caller, so rules and tests never read the wall clock themselves. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();

@@ -1,0 +1,197 @@
+import type { PresenceStatus } from '@presence/protocol';
+import { sql } from 'drizzle-orm';
+import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
+import type { Db } from './database.js';
+import { bigintArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
+
+type Row = Record<string, unknown>;
+
+async function rows(db: Db, query: ReturnType<typeof sql>): Promise<Row[]> {
+  const result = (await db.execute(query)) as unknown as { rows: Row[] };
+  return result.rows;
+}
+
+function toRecord(row: Row): PresenceRecord {
+  return {
+    userId: toId(row.user_id),
+    status: row.status as PresenceStatus,
+    lastSeen: toMs(row.last_seen),
+    lastHeartbeat: toMs(row.last_heartbeat),
+  };
+}
+
+/**
+ * The durable side of presence and the social graph, over Drizzle. Every method is one statement (or one
+ * transaction) whatever the number of users: lists travel as array parameters, never as N queries.
+ *
+ * @example
+ * const repo = new PresenceRepository(database.db);
+ * await repo.follow(1, 2); await repo.follow(2, 1);
+ * await repo.subscribers(1); // [2]
+ */
+export class PresenceRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Creates the users that do not exist yet (a valid token is enough to exist). */
+  async ensureUsers(ids: readonly UserId[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.execute(
+      sql`insert into users (id) select unnest(${bigintArray(ids)}) on conflict (id) do nothing`,
+    );
+  }
+
+  /** Creates the user or sets its username (null keeps the one it has). */
+  async upsertUser(id: UserId, username: string | null): Promise<void> {
+    await this.db.execute(sql`
+      insert into users (id, username) values (${id}, ${username})
+      on conflict (id) do update set username = coalesce(excluded.username, users.username)`);
+  }
+
+  async follow(followerId: UserId, followeeId: UserId): Promise<void> {
+    await this.ensureUsers([followerId, followeeId]);
+    await this.db.execute(sql`
+      insert into follows (follower_id, followee_id) values (${followerId}, ${followeeId}) on conflict do nothing`);
+  }
+
+  async unfollow(followerId: UserId, followeeId: UserId): Promise<void> {
+    await this.db.execute(
+      sql`delete from follows where follower_id = ${followerId} and followee_id = ${followeeId}`,
+    );
+  }
+
+  /**
+   * Replaces a conversation's participant set (creating the conversation and missing users).
+   * Returns the participants it had before, so callers can invalidate what changed.
+   */
+  async setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<UserId[]> {
+    return this.db.transaction(async (tx) => {
+      const before = await rows(
+        tx as unknown as Db,
+        sql`select user_id from conversation_participants where conversation_id = ${id}`,
+      );
+      await tx.execute(
+        sql`insert into users (id) select unnest(${bigintArray(participantIds)}) on conflict do nothing`,
+      );
+      await tx.execute(sql`insert into conversations (id) values (${id}) on conflict do nothing`);
+      await tx.execute(sql`
+        delete from conversation_participants
+        where conversation_id = ${id} and not (user_id = any(${bigintArray(participantIds)}))`);
+      await tx.execute(sql`
+        insert into conversation_participants (conversation_id, user_id)
+        select ${id}, unnest(${bigintArray(participantIds)}) on conflict do nothing`);
+      return before.map((r) => toId(r.user_id));
+    });
+  }
+
+  /** Deletes a conversation; returns who took part in it. */
+  async deleteConversation(id: ConversationId): Promise<UserId[]> {
+    const deleted = await rows(
+      this.db,
+      sql`delete from conversation_participants where conversation_id = ${id} returning user_id`,
+    );
+    await this.db.execute(sql`delete from conversations where id = ${id}`);
+    return deleted.map((r) => toId(r.user_id));
+  }
+
+  /** Users with a follow in both directions with `userId`. */
+  async mutualFollowers(userId: UserId): Promise<UserId[]> {
+    const result = await rows(
+      this.db,
+      sql`
+      select f1.followee_id as id from follows f1
+      join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
+      where f1.follower_id = ${userId}`,
+    );
+    return result.map((r) => toId(r.id));
+  }
+
+  async conversationParticipants(conversationId: ConversationId): Promise<UserId[]> {
+    const result = await rows(
+      this.db,
+      sql`select user_id from conversation_participants where conversation_id = ${conversationId} order by user_id`,
+    );
+    return result.map((r) => toId(r.user_id));
+  }
+
+  async isParticipant(conversationId: ConversationId, userId: UserId): Promise<boolean> {
+    const result = await rows(
+      this.db,
+      sql`select 1 from conversation_participants where conversation_id = ${conversationId} and user_id = ${userId}`,
+    );
+    return result.length > 0;
+  }
+
+  /** visible(user): mutual followers ∪ users sharing any conversation with the user, in one query. */
+  async subscribers(userId: UserId): Promise<UserId[]> {
+    const result = await rows(
+      this.db,
+      sql`
+      select f1.followee_id as id from follows f1
+      join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
+      where f1.follower_id = ${userId}
+      union
+      select other.user_id from conversation_participants mine
+      join conversation_participants other on other.conversation_id = mine.conversation_id
+      where mine.user_id = ${userId} and other.user_id <> ${userId}`,
+    );
+    return result.map((r) => toId(r.id));
+  }
+
+  async getPresence(userId: UserId): Promise<PresenceRecord | null> {
+    const [row] = await rows(
+      this.db,
+      sql`select user_id, status, last_seen, last_heartbeat from user_presence where user_id = ${userId}`,
+    );
+    return row ? toRecord(row) : null;
+  }
+
+  /** The stored presence of many users in one round trip; users with no row are absent from the map. */
+  async getPresences(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
+    const found = new Map<UserId, PresenceRecord>();
+    if (userIds.length === 0) return found;
+    const result = await rows(
+      this.db,
+      sql`select user_id, status, last_seen, last_heartbeat from user_presence where user_id = any(${bigintArray(userIds)})`,
+    );
+    for (const row of result) {
+      const record = toRecord(row);
+      found.set(record.userId, record);
+    }
+    return found;
+  }
+
+  async upsertPresence(record: PresenceRecord): Promise<void> {
+    await this.upsertPresences([record]);
+  }
+
+  /**
+   * Writes many presences in one statement. A write older than what is stored is ignored, so a bulk sync
+   * that read Redis a moment before a transition cannot undo it; at an equal `last_seen`, offline wins.
+   */
+  async upsertPresences(records: readonly PresenceRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.execute(sql`
+      insert into user_presence (user_id, status, last_seen, last_heartbeat)
+      select * from unnest(
+        ${bigintArray(records.map((r) => r.userId))},
+        ${textArray(records.map((r) => r.status))},
+        ${timestampArray(records.map((r) => r.lastSeen))},
+        ${timestampArray(records.map((r) => r.lastHeartbeat))})
+      on conflict (user_id) do update set
+        status = excluded.status,
+        last_seen = excluded.last_seen,
+        last_heartbeat = greatest(user_presence.last_heartbeat, excluded.last_heartbeat)
+      where user_presence.last_seen is null
+        or excluded.last_seen > user_presence.last_seen
+        or (excluded.last_seen = user_presence.last_seen and excluded.status = 'offline')`);
+  }
+
+  /** Users the database believes are not offline: the starting point for recovery after a crash. */
+  async notOffline(): Promise<PresenceRecord[]> {
+    const result = await rows(
+      this.db,
+      sql`select user_id, status, last_seen, last_heartbeat from user_presence where status <> 'offline'`,
+    );
+    return result.map(toRecord);
+  }
+}

@@ -1,0 +1,221 @@
+import type { RuleConfig, UserState } from '../core/rules.js';
+import * as rules from '../core/rules.js';
+import type { ConversationId, Transition, UserId } from '../core/types.js';
+import type {
+  ExpireOutcome,
+  HeartbeatInput,
+  HeartbeatOutcome,
+  PresenceStore,
+  TypingEntry,
+} from './presence-store.js';
+
+function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
+  if (before.status === after.status) return null;
+  return { userId, status: after.status, lastSeen: after.lastSeen, previous: before.status };
+}
+
+/**
+ * The embedded backend: all hot state in this process's memory, for one process. It applies the pure rules
+ * directly; every method runs to completion before another starts, so each decision is atomic.
+ */
+export class MemoryStore implements PresenceStore {
+  readonly kind = 'memory' as const;
+  private readonly users = new Map<UserId, UserState>();
+  /** Users not offline, with their last liveness signal (the sorted set of the Redis backend). */
+  private readonly online = new Map<UserId, number>();
+  private readonly typing = new Map<ConversationId, Map<UserId, number>>();
+  private readonly leases = new Map<string, { holder: string; until: number }>();
+
+  constructor(
+    readonly rules: RuleConfig,
+    /** How long offline state is kept after last activity (PRESENCE_TTL_S in ms). */
+    private readonly ttlMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private state(userId: UserId): UserState {
+    return this.users.get(userId) ?? rules.OFFLINE;
+  }
+
+  private save(userId: UserId, state: UserState, liveAt?: number): void {
+    this.users.set(userId, state);
+    if (state.status === 'offline') this.online.delete(userId);
+    else if (liveAt !== undefined) this.online.set(userId, Math.max(this.online.get(userId) ?? 0, liveAt));
+  }
+
+  async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
+    return inputs.map(({ userId, status, at }) => {
+      const before = this.state(userId);
+      const decision = rules.heartbeat(before, status, at, this.rules);
+      if (!decision.accepted) return decision;
+      this.save(userId, decision.state, at);
+      return {
+        accepted: true,
+        transition: transitionOf(userId, before, decision.state),
+        deadline: rules.deadline(decision.state, this.rules),
+      };
+    });
+  }
+
+  async connect(userId: UserId, at: number) {
+    const before = this.state(userId);
+    const after = rules.connect(before, at);
+    this.save(userId, after, at);
+    return { transition: transitionOf(userId, before, after) };
+  }
+
+  async disconnect(userId: UserId, at: number) {
+    const after = rules.disconnect(this.state(userId), at);
+    this.save(userId, after, at);
+    return { deadline: rules.deadline(after, this.rules) };
+  }
+
+  async touch(userIds: readonly UserId[], at: number): Promise<void> {
+    for (const userId of userIds) {
+      const after = rules.touch(this.state(userId), at);
+      this.save(userId, after, at);
+    }
+  }
+
+  async expire(userId: UserId, at: number): Promise<ExpireOutcome> {
+    const before = this.state(userId);
+    const decision = rules.expire(before, at, this.rules);
+    if (!decision.expired) return { transition: null, deadline: decision.deadline, stoppedTyping: [] };
+    this.save(userId, decision.state);
+    return {
+      transition: transitionOf(userId, before, decision.state),
+      deadline: null,
+      stoppedTyping: this.clearTyping(userId),
+    };
+  }
+
+  async staleUsers(cutoff: number, limit: number): Promise<UserId[]> {
+    const stale: UserId[] = [];
+    for (const [userId, score] of this.online) {
+      if (score <= cutoff) stale.push(userId);
+      if (stale.length >= limit) break;
+    }
+    return stale;
+  }
+
+  async getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
+    const found = new Map<UserId, UserState>();
+    for (const userId of userIds) {
+      const state = this.users.get(userId);
+      if (state !== undefined) found.set(userId, state);
+    }
+    return found;
+  }
+
+  async fill(states: ReadonlyMap<UserId, UserState>): Promise<void> {
+    for (const [userId, state] of states) {
+      if (!this.users.has(userId)) this.save(userId, state, state.lastSeen ?? 0);
+    }
+  }
+
+  async scanOnline(cursor: string, count: number) {
+    const ids = [...this.online.keys()];
+    const start = Number(cursor) || 0;
+    const states = new Map<UserId, UserState>();
+    for (const userId of ids.slice(start, start + count)) states.set(userId, this.state(userId));
+    const next = start + count >= ids.length ? '0' : String(start + count);
+    return { cursor: next, states };
+  }
+
+  async countOnline(): Promise<number> {
+    return this.online.size;
+  }
+
+  async startTyping(
+    userId: UserId,
+    conversationId: ConversationId,
+    at: number,
+    ttlMs: number,
+  ): Promise<boolean> {
+    let typists = this.typing.get(conversationId);
+    if (typists === undefined) {
+      typists = new Map();
+      this.typing.set(conversationId, typists);
+    }
+    const expiry = typists.get(userId);
+    typists.set(userId, at + ttlMs);
+    return expiry === undefined || expiry <= at;
+  }
+
+  async stopTyping(userId: UserId, conversationId: ConversationId): Promise<boolean> {
+    const typists = this.typing.get(conversationId);
+    if (typists?.delete(userId) !== true) return false;
+    if (typists.size === 0) this.typing.delete(conversationId);
+    return true;
+  }
+
+  async expireTyping(userId: UserId, conversationId: ConversationId, at: number): Promise<boolean> {
+    const expiry = this.typing.get(conversationId)?.get(userId);
+    if (expiry === undefined || expiry > at) return false;
+    return this.stopTyping(userId, conversationId);
+  }
+
+  async dueTyping(at: number, limit: number): Promise<TypingEntry[]> {
+    const due: TypingEntry[] = [];
+    for (const [conversationId, typists] of this.typing) {
+      for (const [userId, expiry] of typists) {
+        if (expiry <= at) due.push({ userId, conversationId });
+        if (due.length >= limit) return due;
+      }
+    }
+    return due;
+  }
+
+  async typingIn(conversationId: ConversationId, at: number): Promise<UserId[]> {
+    const typists = this.typing.get(conversationId);
+    if (typists === undefined) return [];
+    return [...typists].filter(([, expiry]) => expiry > at).map(([userId]) => userId);
+  }
+
+  /** Typing ends when the user goes offline; the service announces it from the transition. */
+  private clearTyping(userId: UserId): ConversationId[] {
+    const stopped: ConversationId[] = [];
+    for (const [conversationId, typists] of this.typing) {
+      if (!typists.delete(userId)) continue;
+      stopped.push(conversationId);
+      if (typists.size === 0) this.typing.delete(conversationId);
+    }
+    return stopped;
+  }
+
+  async cleanup(at: number): Promise<UserId[]> {
+    // Nothing expires behind our back in memory: only forget users long offline, as the Redis TTL would.
+    const horizon = at - this.ttlMs;
+    for (const [userId, state] of this.users) {
+      if (state.status === 'offline' && state.connections === 0 && (state.lastSeen ?? 0) < horizon) {
+        this.users.delete(userId);
+      }
+    }
+    return [];
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock();
+    const lease = this.leases.get(name);
+    if (lease !== undefined && lease.holder !== holder && lease.until > now) return false;
+    this.leases.set(name, { holder, until: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
+
+  async detach(userIds: readonly UserId[], at: number): Promise<void> {
+    for (const userId of userIds) {
+      const state = this.state(userId);
+      if (state.connections > 0) this.save(userId, { ...state, connections: 0, lastSocket: at });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('takes the contract defaults from an empty environment (demo mode)', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      udpPort: 5555,
+      dataDir: './.data',
+      demo: true,
+      presenceTimeoutMs: 60_000,
+      heartbeatMinIntervalMs: 10_000,
+      disconnectGraceMs: 5_000,
+      typingTtlMs: 3_000,
+      presenceTtlS: 300,
+      syncIntervalMs: 300_000,
+      cleanupIntervalMs: 300_000,
+      logLevel: 'info',
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('turns demo mode off by default once a database or Redis is configured', () => {
+    const secret = { AUTH_SECRET: 'x'.repeat(32) };
+    expect(loadConfig({ ...secret, REDIS_URL: 'redis://127.0.0.1:6379' }).demo).toBe(false);
+    expect(loadConfig({ ...secret, DATABASE_URL: 'postgres://u@127.0.0.1/db' }).demo).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DEMO: '1' }).demo).toBe(true);
+  });
+
+  it('names the variable and what it expects for a value that is not a number', () => {
+    const error = errorOf({ PRESENCE_TIMEOUT_MS: 'soon' });
+    expect(error.variable).toBe('PRESENCE_TIMEOUT_MS');
+    expect(error.message).toBe(
+      'Invalid PRESENCE_TIMEOUT_MS ("soon"): expected a whole number from 1 to 9007199254740991',
+    );
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT'],
+    [{ UDP_PORT: '-1' }, 'UDP_PORT'],
+    [{ PORT: '80.5' }, 'PORT'],
+    [{ DEMO: 'yes' }, 'DEMO'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ DATABASE_URL: 'not a url', DEMO: '1' }, 'DATABASE_URL'],
+    [{ AUTH_SECRET: 'short' }, 'AUTH_SECRET'],
+  ])('rejects %j naming %s', (env, variable) => {
+    expect(errorOf(env).variable).toBe(variable);
+  });
+
+  it('refuses a timeout not above the heartbeat interval', () => {
+    const error = errorOf({ PRESENCE_TIMEOUT_MS: '10000', HEARTBEAT_MIN_INTERVAL_MS: '10000' });
+    expect(error.variable).toBe('PRESENCE_TIMEOUT_MS');
+    expect(error.message).toContain('above HEARTBEAT_MIN_INTERVAL_MS (10000)');
+  });
+
+  it('refuses a Redis TTL not above the timeout', () => {
+    const error = errorOf({ PRESENCE_TTL_S: '60' });
+    expect(error.variable).toBe('PRESENCE_TTL_S');
+    expect(error.message).toContain('PRESENCE_TIMEOUT_MS (60000 ms)');
+  });
+
+  it('requires AUTH_SECRET outside demo mode', () => {
+    expect(errorOf({ REDIS_URL: 'redis://127.0.0.1:6379' }).variable).toBe('AUTH_SECRET');
+  });
+
+  it('never echoes a database URL, which may hold a password', () => {
+    const error = errorOf({ DATABASE_URL: 'mysql://user:hunter2@db/x', DEMO: '1' });
+    expect(error.message).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,225 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RuleConfig } from '../src/core/rules.js';
+import { storeBackends } from './support/stores.js';
+
+const rules: RuleConfig = {
+  presenceTimeoutMs: 60_000,
+  disconnectGraceMs: 5_000,
+  heartbeatMinIntervalMs: 10_000,
+};
+const T = 1_764_278_000_000;
+
+for (const backend of await storeBackends()) {
+  describe.skipIf(!backend.available)(`presence store conformance: ${backend.name}`, () => {
+    afterAll(() => backend.cleanup());
+    const open = (options?: { processId?: string; scope?: string }) => backend.open(rules, options);
+
+    it('takes a first heartbeat online and reports the transition once', async () => {
+      const store = await open();
+      const [first] = await store.heartbeat([{ userId: 1, status: 'online', at: T }]);
+      expect(first).toEqual({
+        accepted: true,
+        transition: { userId: 1, status: 'online', previous: 'offline', lastSeen: T },
+        deadline: T + 60_000,
+      });
+      const [second] = await store.heartbeat([{ userId: 1, status: 'online', at: T + 10_000 }]);
+      expect(second).toEqual({ accepted: true, transition: null, deadline: T + 70_000 });
+      expect(await store.countOnline()).toBe(1);
+    });
+
+    it('refuses an unchanged heartbeat within the interval with the time left, but takes a changed one', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 1, status: 'online', at: T }]);
+      const outcomes = await store.heartbeat([
+        { userId: 1, status: 'online', at: T + 4_000 },
+        { userId: 1, status: 'away', at: T + 5_000 },
+        { userId: 1, status: 'away', at: T + 6_000 },
+      ]);
+      expect(outcomes[0]).toEqual({ accepted: false, retryAfterMs: 6_000 });
+      expect(outcomes[1]).toMatchObject({
+        accepted: true,
+        transition: { status: 'away', previous: 'online' },
+      });
+      expect(outcomes[2]).toEqual({ accepted: false, retryAfterMs: 9_000 });
+    });
+
+    it('goes offline at once on an offline heartbeat and holds it against open sockets', async () => {
+      const store = await open();
+      await store.connect(2, T);
+      const [off] = await store.heartbeat([{ userId: 2, status: 'offline', at: T + 1_000 }]);
+      expect(off).toMatchObject({ accepted: true, transition: { status: 'offline', lastSeen: T + 1_000 } });
+      await store.touch([2], T + 2_000);
+      expect((await store.getMany([2])).get(2)?.status).toBe('offline');
+      expect(await store.countOnline()).toBe(0);
+      const { transition } = await store.connect(2, T + 3_000);
+      expect(transition).toMatchObject({ status: 'online', previous: 'offline' });
+    });
+
+    it('expires at the timeout with last_seen at the last heartbeat, exactly once', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 3, status: 'away', at: T }]);
+      expect(await store.expire(3, T + 59_999)).toEqual({
+        transition: null,
+        deadline: T + 60_000,
+        stoppedTyping: [],
+      });
+      expect(await store.expire(3, T + 61_000)).toEqual({
+        transition: { userId: 3, status: 'offline', previous: 'away', lastSeen: T },
+        deadline: null,
+        stoppedTyping: [],
+      });
+      expect((await store.expire(3, T + 62_000)).transition).toBeNull();
+      expect(await store.countOnline()).toBe(0);
+    });
+
+    it('keeps a user with an open socket online past the timeout, and offline after the grace once closed', async () => {
+      const store = await open();
+      expect((await store.connect(4, T)).transition).toMatchObject({ status: 'online', lastSeen: T });
+      expect(await store.expire(4, T + 600_000)).toMatchObject({ transition: null, deadline: null });
+      const { deadline } = await store.disconnect(4, T + 600_000);
+      expect(deadline).toBe(T + 605_000);
+      expect((await store.expire(4, T + 604_999)).transition).toBeNull();
+      expect((await store.expire(4, T + 605_000)).transition).toEqual({
+        userId: 4,
+        status: 'offline',
+        previous: 'online',
+        lastSeen: T + 600_000,
+      });
+    });
+
+    it('cancels the offline on a reconnect within the grace: no transition either way', async () => {
+      const store = await open();
+      await store.connect(5, T);
+      await store.disconnect(5, T + 1_000);
+      expect((await store.connect(5, T + 2_000)).transition).toBeNull();
+      expect(await store.expire(5, T + 10_000)).toMatchObject({ transition: null, deadline: null });
+    });
+
+    it('waits for the later of heartbeat timeout and close grace', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 6, status: 'online', at: T }]);
+      await store.connect(6, T + 1_000);
+      const { deadline } = await store.disconnect(6, T + 2_000);
+      expect(deadline).toBe(T + 60_000);
+      expect((await store.expire(6, T + 7_000)).transition).toBeNull();
+    });
+
+    it('counts sockets on two processes: closing one keeps the user online', async () => {
+      const scope = `two-${Math.random()}`;
+      const a = await open({ processId: 'a', scope });
+      const b = await open({ processId: 'b', scope });
+      await a.connect(7, T);
+      await b.connect(7, T + 100);
+      await a.disconnect(7, T + 200);
+      expect(await a.expire(7, T + 60_000)).toMatchObject({ transition: null, deadline: null });
+      await b.disconnect(7, T + 300);
+      expect((await b.expire(7, T + 5_300)).transition).toMatchObject({
+        status: 'offline',
+        lastSeen: T + 300,
+      });
+    });
+
+    it('lists users whose liveness is older than a cutoff, and touch keeps held users fresh', async () => {
+      const store = await open();
+      await store.heartbeat([
+        { userId: 8, status: 'online', at: T },
+        { userId: 9, status: 'online', at: T + 30_000 },
+      ]);
+      await store.connect(10, T);
+      await store.touch([10], T + 40_000);
+      expect(await store.staleUsers(T + 20_000, 100)).toEqual([8]);
+      expect((await store.getMany([10])).get(10)?.lastSeen).toBe(T + 40_000);
+    });
+
+    it('returns hot state for known users only, and fill never overwrites it', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 11, status: 'away', at: T }]);
+      await store.fill(
+        new Map([
+          [
+            11,
+            {
+              status: 'offline',
+              lastSeen: 1,
+              lastHeartbeat: 1,
+              connections: 0,
+              lastSocket: null,
+              lastDisconnect: null,
+              held: false,
+            },
+          ],
+          [
+            12,
+            {
+              status: 'offline',
+              lastSeen: T - 5,
+              lastHeartbeat: null,
+              connections: 0,
+              lastSocket: null,
+              lastDisconnect: null,
+              held: false,
+            },
+          ],
+        ]),
+      );
+      const states = await store.getMany([11, 12, 13]);
+      expect(states.get(11)).toMatchObject({ status: 'away', lastSeen: T });
+      expect(states.get(12)).toMatchObject({ status: 'offline', lastSeen: T - 5 });
+      expect(states.has(13)).toBe(false);
+    });
+
+    it('pages through every online user', async () => {
+      const store = await open();
+      const ids = Array.from({ length: 250 }, (_, i) => 1_000 + i);
+      await store.heartbeat(ids.map((userId) => ({ userId, status: 'online', at: T })));
+      const seen = new Set<number>();
+      let cursor = '0';
+      do {
+        const page = await store.scanOnline(cursor, 100);
+        for (const [userId, state] of page.states) {
+          expect(state.status).toBe('online');
+          seen.add(userId);
+        }
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      expect(seen.size).toBe(250);
+    });
+
+    it('announces typing once per run of starts, stops it once, and expires it once', async () => {
+      const store = await open();
+      expect(await store.startTyping(20, 500, T, 3_000)).toBe(true);
+      expect(await store.startTyping(20, 500, T + 1_000, 3_000)).toBe(false);
+      expect(await store.typingIn(500, T + 1_500)).toEqual([20]);
+      expect(await store.stopTyping(20, 500)).toBe(true);
+      expect(await store.stopTyping(20, 500)).toBe(false);
+      expect(await store.startTyping(20, 500, T + 2_000, 3_000)).toBe(true);
+      expect(await store.dueTyping(T + 4_999, 10)).toEqual([]);
+      expect(await store.expireTyping(20, 500, T + 4_999)).toBe(false);
+      expect(await store.dueTyping(T + 5_000, 10)).toEqual([{ userId: 20, conversationId: 500 }]);
+      expect(await store.expireTyping(20, 500, T + 5_000)).toBe(true);
+      expect(await store.expireTyping(20, 500, T + 5_000)).toBe(false);
+      expect(await store.typingIn(500, T + 5_000)).toEqual([]);
+    });
+
+    it('ends typing when its user goes offline', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 21, status: 'online', at: T }]);
+      await store.startTyping(21, 501, T + 50_000, 3_000);
+      const outcome = await store.expire(21, T + 60_000);
+      expect(outcome.transition?.status).toBe('offline');
+      expect(outcome.stoppedTyping).toEqual([501]);
+      expect(await store.typingIn(501, T + 60_000)).toEqual([]);
+    });
+
+    it('gives a lease to one holder at a time and lets the holder renew and release it', async () => {
+      const store = await open();
+      expect(await store.acquireLease('sync', 'a', 60_000)).toBe(true);
+      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(false);
+      expect(await store.acquireLease('sync', 'a', 60_000)).toBe(true);
+      await store.releaseLease('sync', 'b');
+      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(false);
+      await store.releaseLease('sync', 'a');
+      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(true);
+    });
+  });
+}
