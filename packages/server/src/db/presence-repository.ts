@@ -186,6 +186,11 @@ export class PresenceRepository {
         or (excluded.last_seen = user_presence.last_seen and excluded.status = 'offline')`);
   }
 
+  /** Marks every user offline, keeping last_seen: for a process that owns all hot state and just started. */
+  async markAllOffline(): Promise<void> {
+    await this.db.execute(sql`update user_presence set status = 'offline' where status <> 'offline'`);
+  }
+
   /** Users the database believes are not offline: the starting point for recovery after a crash. */
   async notOffline(): Promise<PresenceRecord[]> {
     const result = await rows(

@@ -1,0 +1,57 @@
+/**
+ * The broadcast bus (the seed's channel layer): groups of subscribers, one payload to many groups, across
+ * every process. It carries opaque strings and knows nothing of WebSockets.
+ */
+export interface Bus {
+  /** Delivers `payload` once to each subscriber of any of `groups`, on every process. */
+  publish(groups: readonly string[], payload: string): void;
+  /** Subscribes to a group on this process; returns the unsubscribe. */
+  subscribe(group: string, handler: BusHandler): () => void;
+  close(): Promise<void>;
+}
+
+export type BusHandler = (payload: string) => void;
+
+/** All connections of one user (every device, every process). */
+export const userGroup = (userId: number): string => `presence_user_${userId}`;
+/** A conversation's participants; addressed as their user groups so membership changes apply at once. */
+export const conversationGroup = (conversationId: number): string =>
+  `presence_conversation_${conversationId}`;
+/** Graph changes, so every process drops its cached subscriber lists. */
+export const GRAPH_GROUP = 'presence_graph';
+
+/** Local delivery: the in-process bus, and the part of the Redis bus that reaches this process's subscribers. */
+export class LocalBus implements Bus {
+  private readonly groups = new Map<string, Set<BusHandler>>();
+
+  publish(groups: readonly string[], payload: string): void {
+    if (groups.length === 1) {
+      const handlers = this.groups.get(groups[0] as string);
+      if (handlers) for (const handler of handlers) handler(payload);
+      return;
+    }
+    const reached = new Set<BusHandler>();
+    for (const group of groups) {
+      const handlers = this.groups.get(group);
+      if (handlers) for (const handler of handlers) reached.add(handler);
+    }
+    for (const handler of reached) handler(payload);
+  }
+
+  subscribe(group: string, handler: BusHandler): () => void {
+    let handlers = this.groups.get(group);
+    if (handlers === undefined) {
+      handlers = new Set();
+      this.groups.set(group, handlers);
+    }
+    handlers.add(handler);
+    return () => {
+      handlers.delete(handler);
+      if (handlers.size === 0) this.groups.delete(group);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.groups.clear();
+  }
+}

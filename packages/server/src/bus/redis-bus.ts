@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { type Bus, type BusHandler, LocalBus } from './bus.js';
+
+interface Envelope {
+  /** Origin process: it has delivered locally already. */
+  o: string;
+  g: readonly string[];
+  p: string;
+}
+
+/**
+ * Spans processes with Redis pub/sub: every publish is delivered locally at once and sent on one channel that
+ * every process reads, each delivering to its own subscribers of the named groups. One channel keeps the
+ * subscription count constant however many users connect; the cost, every process seeing every event, is
+ * fine for the handful of processes one Redis serves.
+ */
+export class RedisBus implements Bus {
+  private readonly local = new LocalBus();
+  private readonly origin = randomUUID();
+  private readonly channel: string;
+  /** Publishes that failed (Redis down); exposed as a metric. */
+  failedPublishes = 0;
+
+  private constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    prefix: string,
+  ) {
+    this.channel = `${prefix}presence:bus`;
+  }
+
+  /** Subscribes `subscriber` (a connection of its own, which pub/sub takes over) to the bus channel. */
+  static async create(publisher: Redis, subscriber: Redis, prefix = ''): Promise<RedisBus> {
+    const bus = new RedisBus(publisher, subscriber, prefix);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === bus.channel) bus.receive(message);
+    });
+    await subscriber.subscribe(bus.channel);
+    return bus;
+  }
+
+  private receive(message: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(message) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.o === this.origin || !Array.isArray(envelope.g) || typeof envelope.p !== 'string') return;
+    this.local.publish(envelope.g, envelope.p);
+  }
+
+  publish(groups: readonly string[], payload: string): void {
+    this.local.publish(groups, payload);
+    const envelope: Envelope = { o: this.origin, g: groups, p: payload };
+    this.publisher.publish(this.channel, JSON.stringify(envelope)).catch(() => {
+      this.failedPublishes += 1;
+    });
+  }
+
+  subscribe(group: string, handler: BusHandler): () => void {
+    return this.local.subscribe(group, handler);
+  }
+
+  async close(): Promise<void> {
+    await this.local.close();
+    this.subscriber.disconnect();
+  }
+}

@@ -1,0 +1,122 @@
+import { parseId } from '@presence/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bearer, sameKey } from './auth.js';
+import { HttpError } from './errors.js';
+import { errors, idParam } from './schemas.js';
+import type { HttpDeps } from './server.js';
+
+const security = [{ serviceKey: [] }];
+const noContent = { 204: { type: 'null', description: 'done' }, ...errors(400, 401, 404, 413) };
+const id = (text: string): number => parseId(text) as number;
+
+/**
+ * Graph endpoints for the chat application that owns users, follows and conversations. Without SERVICE_KEY
+ * they do not exist (404); with it, a wrong or missing key is a 401.
+ */
+export function registerGraphRoutes(app: FastifyInstance, { service, serviceKey }: HttpDeps): void {
+  if (serviceKey === undefined) return;
+  const guard = async (request: FastifyRequest) => {
+    const presented = bearer(request);
+    if (presented === null || !sameKey(presented, serviceKey))
+      throw new HttpError('UNAUTHORIZED', 'bad service key');
+  };
+
+  app.put<{ Params: { id: string }; Body: { username?: string } | undefined }>(
+    '/api/graph/users/:id',
+    {
+      preHandler: guard,
+      schema: {
+        summary: 'Create a user or set its username',
+        security,
+        params: { type: 'object', properties: { id: idParam } },
+        body: {
+          type: ['object', 'null'],
+          properties: { username: { type: 'string', minLength: 1, maxLength: 200 } },
+          additionalProperties: false,
+        },
+        response: noContent,
+      },
+    },
+    async (request, reply) => {
+      await service.upsertUser(id(request.params.id), request.body?.username ?? null);
+      return reply.code(204).send();
+    },
+  );
+
+  const followParams = {
+    type: 'object',
+    properties: { follower_id: idParam, followee_id: idParam },
+  } as const;
+  type FollowParams = { Params: { follower_id: string; followee_id: string } };
+
+  app.put<FollowParams>(
+    '/api/graph/follows/:follower_id/:followee_id',
+    { preHandler: guard, schema: { summary: 'Follow', security, params: followParams, response: noContent } },
+    async (request, reply) => {
+      const { follower_id, followee_id } = request.params;
+      if (follower_id === followee_id) throw new HttpError('BAD_REQUEST', 'a user cannot follow itself');
+      await service.follow(id(follower_id), id(followee_id));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<FollowParams>(
+    '/api/graph/follows/:follower_id/:followee_id',
+    {
+      preHandler: guard,
+      schema: { summary: 'Unfollow', security, params: followParams, response: noContent },
+    },
+    async (request, reply) => {
+      await service.unfollow(id(request.params.follower_id), id(request.params.followee_id));
+      return reply.code(204).send();
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: { participant_ids: number[] } }>(
+    '/api/graph/conversations/:id',
+    {
+      preHandler: guard,
+      bodyLimit: 1024 * 1024,
+      schema: {
+        summary: "Replace a conversation's participant set",
+        security,
+        params: { type: 'object', properties: { id: idParam } },
+        body: {
+          type: 'object',
+          required: ['participant_ids'],
+          additionalProperties: false,
+          properties: {
+            participant_ids: {
+              type: 'array',
+              maxItems: 10_000,
+              uniqueItems: true,
+              items: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+            },
+          },
+        },
+        response: noContent,
+      },
+    },
+    async (request, reply) => {
+      await service.setConversation(id(request.params.id), request.body.participant_ids);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/graph/conversations/:id',
+    {
+      preHandler: guard,
+      schema: {
+        summary: 'Delete a conversation',
+        security,
+        params: { type: 'object', properties: { id: idParam } },
+        response: noContent,
+      },
+    },
+    async (request, reply) => {
+      await service.deleteConversation(id(request.params.id));
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpDeps } from './server.js';
+
+export interface Readiness {
+  redis: 'up' | 'down' | 'not_configured';
+  database: 'up' | 'down';
+  degraded: boolean;
+}
+
+/** /healthz (the process runs), /readyz (it can serve), /metrics (Prometheus text). */
+export function registerOpsRoutes(app: FastifyInstance, { metrics, readiness }: HttpDeps): void {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const state = await readiness();
+    // Degraded (Redis down) still serves from local state and PostgreSQL; no database means no service.
+    return reply.code(state.database === 'up' ? 200 : 503).send(state);
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,89 @@
+import { type PresenceStatus, parseId } from '@presence/protocol';
+import type { FastifyInstance } from 'fastify';
+import { authenticate } from './auth.js';
+import { HttpError } from './errors.js';
+import { errors, idParam, presenceSchema, usersSchema } from './schemas.js';
+import type { HttpDeps } from './server.js';
+
+const security = [{ userToken: [] }];
+
+/** User endpoints: heartbeat, status, online friends, online in a conversation. */
+export function registerPresenceRoutes(app: FastifyInstance, { service, verifier, metrics }: HttpDeps): void {
+  app.post<{ Body: { status?: PresenceStatus } | undefined }>(
+    '/api/presence/heartbeat',
+    {
+      schema: {
+        summary: 'Heartbeat: keeps the user online (or away, or sets offline at once)',
+        security,
+        body: {
+          type: ['object', 'null'],
+          properties: { status: { type: 'string', enum: ['online', 'away', 'offline'] } },
+          additionalProperties: false,
+        },
+        response: { 200: presenceSchema, ...errors(400, 401, 413, 429) },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(request, verifier);
+      const result = await service.heartbeat(userId, request.body?.status ?? 'online');
+      if (!result.accepted) {
+        metrics.httpHeartbeats.inc({ result: 'rate_limited' });
+        const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+        throw new HttpError('RATE_LIMITED', `unchanged heartbeat too soon; retry in ${seconds} s`, {
+          'retry-after': String(seconds),
+        });
+      }
+      metrics.httpHeartbeats.inc({ result: 'accepted' });
+      return reply.send(result.presence);
+    },
+  );
+
+  app.get<{ Params: { user_id: string } }>(
+    '/api/presence/status/:user_id',
+    {
+      schema: {
+        summary: "A user's presence, for oneself or a user in visible(me); 404 otherwise",
+        security,
+        params: { type: 'object', properties: { user_id: idParam } },
+        response: { 200: presenceSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const viewer = await authenticate(request, verifier);
+      const userId = parseId(request.params.user_id) as number;
+      const presence = await service.getStatus(viewer, userId);
+      if (presence === null) throw new HttpError('NOT_FOUND', 'no such user');
+      return presence;
+    },
+  );
+
+  app.get(
+    '/api/presence/online-friends',
+    {
+      schema: {
+        summary: 'The users of visible(me) who are not offline',
+        security,
+        response: { 200: usersSchema, ...errors(401) },
+      },
+    },
+    async (request) => ({ users: await service.onlineFriends(await authenticate(request, verifier)) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/presence/conversations/:id/online',
+    {
+      schema: {
+        summary: 'Participants not offline; 404 unless I am a participant',
+        security,
+        params: { type: 'object', properties: { id: idParam } },
+        response: { 200: usersSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const viewer = await authenticate(request, verifier);
+      const users = await service.onlineInConversation(viewer, parseId(request.params.id) as number);
+      if (users === null) throw new HttpError('NOT_FOUND', 'no such conversation');
+      return { users };
+    },
+  );
+}

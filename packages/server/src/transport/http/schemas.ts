@@ -1,0 +1,36 @@
+/** JSON schemas shared by the routes (and the OpenAPI document). */
+
+export const presenceSchema = {
+  type: 'object',
+  required: ['user_id', 'status', 'last_seen'],
+  properties: {
+    user_id: { type: 'integer', minimum: 1 },
+    status: { type: 'string', enum: ['online', 'away', 'offline'] },
+    last_seen: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+export const usersSchema = {
+  type: 'object',
+  required: ['users'],
+  properties: { users: { type: 'array', items: presenceSchema } },
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+/** Ids in paths: digits only, so "1e3", "-1" and "0x10" are refused before any handler runs. */
+export const idParam = { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } as const;
+
+export function errors(...statuses: number[]): Record<number, typeof errorSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, errorSchema]));
+}

@@ -1,0 +1,81 @@
+import swagger from '@fastify/swagger';
+import { ErrorCodes } from '@presence/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import type { PresenceService } from '../../core/presence-service.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import { catalogEntry, sendError } from './errors.js';
+import { registerDemoRoutes } from './routes-demo.js';
+import { registerGraphRoutes } from './routes-graph.js';
+import { type Readiness, registerOpsRoutes } from './routes-ops.js';
+import { registerPresenceRoutes } from './routes-presence.js';
+
+export interface HttpDeps {
+  service: PresenceService;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  serviceKey: string | undefined;
+  readiness: () => Promise<Readiness>;
+  demo: { mintToken(userId: number): Promise<string>; users(): Promise<unknown>; staticDir: string } | null;
+}
+
+/**
+ * The REST API of contract section 6 on Fastify: JSON schemas validate every input at the edge, and every
+ * error, Fastify's own included, answers `{"error": {"code", "message"}}` from the one catalog.
+ */
+export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  // An empty body with a JSON content type is "no body", which the heartbeat allows.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const { name, message } = catalogEntry(error);
+    if (ErrorCodes[name].status >= 500) deps.logger.error({ err: error }, 'request failed');
+    if ('headers' in error && error.headers && typeof error.headers === 'object') {
+      reply.headers(error.headers as Record<string, string>);
+    }
+    return sendError(reply, name, message);
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND', 'not found'));
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Presence service',
+        version: '1.0.0',
+        description: 'Who is online, away or offline, last seen and typing. See docs/protocol.md.',
+      },
+      components: {
+        securitySchemes: {
+          userToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          serviceKey: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerOpsRoutes(app, deps);
+  registerPresenceRoutes(app, deps);
+  registerGraphRoutes(app, deps);
+  if (deps.demo) registerDemoRoutes(app, deps.demo);
+  return app;
+}

@@ -1,0 +1,153 @@
+import { createSocket, type Socket } from 'node:dgram';
+import {
+  MAX_UDP_PACKET_BYTES,
+  type PresenceStatus,
+  parseHeartbeatPacket,
+  type UdpDropReason,
+} from '@presence/protocol';
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import type { PresenceService } from '../../core/presence-service.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+
+export interface UdpOptions {
+  service: PresenceService;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  host: string;
+  port: number;
+  presenceTimeoutMs: number;
+  heartbeatMinIntervalMs: number;
+  clock?: () => number;
+  /** Heartbeats per store round trip at most. */
+  maxBatch?: number;
+}
+
+interface Pending {
+  userId: number;
+  status: PresenceStatus;
+}
+
+/**
+ * UDP heartbeats (contract section 7). Never answers a datagram (no amplification). Packets are checked in the
+ * order cheapest first (size, JSON, fields, clock window, cached token, local rate limit), and the survivors
+ * of one turn of the event loop go to the store as one batch, so a storm costs a round trip per batch.
+ */
+export class UdpHeartbeatServer {
+  private readonly socket: Socket;
+  private readonly clock: () => number;
+  private readonly maxBatch: number;
+  private batch: Pending[] = [];
+  private flushScheduled = false;
+  private inFlight = 0;
+  /** Last accepted heartbeat per user on this process: drops floods before they reach the store. */
+  private readonly lastAccepted = new Map<number, { at: number; status: PresenceStatus }>();
+  private readonly pruneTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: UdpOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.maxBatch = options.maxBatch ?? 2_000;
+    this.socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    this.socket.on('message', (message) => this.onPacket(message));
+    this.socket.on('error', (error) => options.logger.error({ err: error }, 'udp socket error'));
+    this.pruneTimer = setInterval(() => this.prune(), Math.max(1_000, options.heartbeatMinIntervalMs));
+    this.pruneTimer.unref();
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind(this.options.port, this.options.host, () => {
+        this.socket.off('error', reject);
+        resolve();
+      });
+    });
+    return this.socket.address().port;
+  }
+
+  private drop(reason: UdpDropReason, count = 1): void {
+    this.options.metrics.udpPackets.inc({ result: 'dropped', reason }, count);
+  }
+
+  private onPacket(message: Buffer): void {
+    if (message.length > MAX_UDP_PACKET_BYTES) return this.drop('oversize');
+    const parsed = parseHeartbeatPacket(message.toString('utf8'));
+    if (!parsed.ok) return this.drop(parsed.reason);
+    const packet = parsed.value;
+    const now = this.clock();
+    if (Math.abs(packet.timestamp * 1000 - now) > this.options.presenceTimeoutMs)
+      return this.drop('stale_timestamp');
+    const cached = this.options.verifier.cached(packet.token);
+    if (cached === undefined) {
+      this.options.verifier.verify(packet.token).then(
+        (verdict) => this.admit(verdict, packet.user_id, packet.status ?? 'online'),
+        () => this.drop('bad_token'),
+      );
+      return;
+    }
+    this.admit(cached, packet.user_id, packet.status ?? 'online');
+  }
+
+  private admit(
+    verdict: { userId: number; expiresAt: number } | null,
+    userId: number,
+    status: PresenceStatus,
+  ): void {
+    const now = this.clock();
+    if (verdict === null || verdict.expiresAt <= now) return this.drop('bad_token');
+    if (verdict.userId !== userId) return this.drop('user_mismatch');
+    const last = this.lastAccepted.get(userId);
+    if (last !== undefined && last.status === status && now - last.at < this.options.heartbeatMinIntervalMs) {
+      return this.drop('rate_limited');
+    }
+    this.lastAccepted.set(userId, { at: now, status });
+    this.batch.push({ userId, status });
+    if (this.batch.length >= this.maxBatch) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    const started = process.hrtime.bigint();
+    this.inFlight += 1;
+    this.options.service
+      .heartbeats(batch)
+      .then(
+        (results) => {
+          let accepted = 0;
+          for (const result of results) if (result.accepted) accepted += 1;
+          if (accepted > 0)
+            this.options.metrics.udpPackets.inc({ result: 'accepted', reason: 'none' }, accepted);
+          if (accepted < results.length) this.drop('rate_limited', results.length - accepted);
+          this.options.metrics.heartbeatBatch.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        },
+        (error) => {
+          // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
+          for (const { userId } of batch) this.lastAccepted.delete(userId);
+          this.drop('unavailable', batch.length);
+          this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
+        },
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+      });
+  }
+
+  private prune(): void {
+    const horizon = this.clock() - this.options.heartbeatMinIntervalMs;
+    for (const [userId, last] of this.lastAccepted) if (last.at < horizon) this.lastAccepted.delete(userId);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    this.flush();
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}

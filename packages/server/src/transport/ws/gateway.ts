@@ -1,0 +1,220 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CloseCodes,
+  ErrorCodes,
+  type ErrorMessage,
+  MAX_WS_FRAME_BYTES,
+  parseClientMessage,
+  type SnapshotMessage,
+  WS_PATH,
+} from '@presence/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import { type Bus, userGroup } from '../../bus/bus.js';
+import type { PresenceService } from '../../core/presence-service.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+
+export interface GatewayOptions {
+  service: PresenceService;
+  bus: Bus;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  /** Ping every this often; a peer that has not answered the previous ping is dropped. */
+  pingIntervalMs: number;
+  /** Bytes queued for a client before it counts as not reading and is dropped. */
+  maxBufferedBytes?: number;
+  /** Bad frames within a minute before the connection is closed with 1008. */
+  maxBadFrames?: number;
+}
+
+interface Connection {
+  socket: WebSocket;
+  userId: number;
+  alive: boolean;
+  badFrames: number;
+  badSince: number;
+}
+
+/**
+ * The WebSocket gateway (contract section 8), a thin shell: it authenticates the upgrade, subscribes the
+ * connection to its user's group, sends the snapshot, validates client frames and hands them to the service.
+ */
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly pinger: NodeJS.Timeout;
+  private readonly maxBuffered: number;
+  private readonly maxBadFrames: number;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+    this.maxBadFrames = options.maxBadFrames ?? 20;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_WS_FRAME_BYTES,
+      perMessageDeflate: false,
+    });
+    this.pinger = setInterval(() => this.pingAll(), options.pingIntervalMs);
+    this.pinger.unref();
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH && url.pathname !== `${WS_PATH}/`)
+      return refuse(socket, 404, 'NOT_FOUND', 'not found');
+    const header = request.headers.authorization;
+    const token = url.searchParams.get('token') ?? (header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] || null);
+    if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'missing token');
+    this.options.verifier.verify(token).then(
+      (verdict) => {
+        if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, verdict.userId));
+      },
+      () => refuse(socket, 500, 'INTERNAL', 'internal error'),
+    );
+  }
+
+  private accept(socket: WebSocket, userId: number): void {
+    const { service, bus, metrics, logger } = this.options;
+    const connection: Connection = { socket, userId, alive: true, badFrames: 0, badSince: Date.now() };
+    this.connections.add(connection);
+    metrics.wsConnections.inc();
+
+    // Events that arrive before the snapshot is out wait behind it, so the client never sees them reversed.
+    let pending: string[] | null = [];
+    const deliver = (payload: string) => {
+      if (pending !== null) pending.push(payload);
+      else this.send(connection, payload);
+    };
+    const unsubscribe = bus.subscribe(userGroup(userId), deliver);
+    let closed = false;
+    const connected = service.connect(userId);
+
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
+    socket.on('message', (data, isBinary) => this.onFrame(connection, data as Buffer, isBinary));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closed = true;
+      unsubscribe();
+      this.connections.delete(connection);
+      metrics.wsConnections.dec();
+      connected
+        .then(() => service.disconnect(userId))
+        .catch((error) => logger.error({ err: error, userId }, 'disconnect failed'));
+    });
+
+    connected
+      .then(() => service.snapshot(userId))
+      .then((users) => {
+        if (closed) return;
+        const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
+        this.send(connection, JSON.stringify(snapshot));
+        const queued = pending ?? [];
+        pending = null;
+        for (const payload of queued) this.send(connection, payload);
+      })
+      .catch((error) => {
+        logger.error({ err: error, userId }, 'connection setup failed');
+        socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+      });
+  }
+
+  private send(connection: Connection, payload: string): void {
+    const { socket } = connection;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > this.maxBuffered) {
+      // A client that does not read would make us buffer without bound: drop it; it can reconnect.
+      this.options.metrics.wsDropped.inc({ reason: 'slow_consumer' });
+      socket.close(CloseCodes.SLOW_CONSUMER, 'slow consumer');
+      setTimeout(() => socket.terminate(), 1_000).unref();
+      return;
+    }
+    socket.send(payload);
+    this.options.metrics.broadcasts.inc({
+      type: payload.startsWith('{"type":"presence.typing"') ? 'typing' : 'status',
+    });
+  }
+
+  private onFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
+    connection.alive = true;
+    const parsed = isBinary
+      ? ({ ok: false, message: 'frames must be JSON text' } as const)
+      : parseClientMessage(data.toString('utf8'));
+    if (!parsed.ok) return this.badFrame(connection, 'BAD_FRAME', parsed.message);
+    const { service, logger } = this.options;
+    const { type, conversation_id } = parsed.value;
+    const action =
+      type === 'presence.typing.start'
+        ? service.startTyping(connection.userId, conversation_id)
+        : service.stopTyping(connection.userId, conversation_id);
+    action.then(
+      (allowed) => {
+        if (!allowed) this.badFrame(connection, 'FORBIDDEN', 'not a participant of that conversation');
+      },
+      (error) => {
+        logger.error({ err: error, userId: connection.userId }, 'typing failed');
+        this.sendError(connection, 'INTERNAL', 'internal error');
+      },
+    );
+  }
+
+  private badFrame(connection: Connection, name: 'BAD_FRAME' | 'FORBIDDEN', message: string): void {
+    const now = Date.now();
+    if (now - connection.badSince > 60_000) {
+      connection.badSince = now;
+      connection.badFrames = 0;
+    }
+    connection.badFrames += 1;
+    this.sendError(connection, name, message);
+    if (connection.badFrames > this.maxBadFrames) {
+      this.options.metrics.wsDropped.inc({ reason: 'abuse' });
+      connection.socket.close(CloseCodes.POLICY_VIOLATION, 'too many bad frames');
+    }
+  }
+
+  private sendError(connection: Connection, name: keyof typeof ErrorCodes, message: string): void {
+    const frame: ErrorMessage = { type: 'error', code: ErrorCodes[name].code, message };
+    if (connection.socket.readyState === connection.socket.OPEN)
+      connection.socket.send(JSON.stringify(frame));
+  }
+
+  private pingAll(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }
+
+  /** Closes every connection with 1001 (going away): clients reconnect, to another process if there is one. */
+  async close(): Promise<void> {
+    clearInterval(this.pinger);
+    for (const { socket } of this.connections) socket.close(CloseCodes.GOING_AWAY, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code: ErrorCodes[name].code, message } });
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
