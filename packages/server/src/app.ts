@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { tokenSecret } from './auth/secret.js';
@@ -38,6 +39,8 @@ export interface RunningServer {
   processId: string;
   service: PresenceService;
   metrics: Metrics;
+  /** Test and diagnostics hook: 'udp' (result, reason, count) for every datagram's fate. */
+  events: EventEmitter<{ udp: [result: 'accepted' | 'dropped', reason: string, count: number] }>;
   /** A token for the user, signed with this server's secret (tests, demos, operators). */
   mintToken(userId: number, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -168,7 +171,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await app.listen({ host: config.host, port: config.port });
     const port = (app.server.address() as AddressInfo).port;
 
+    const events = new EventEmitter<{
+      udp: [result: 'accepted' | 'dropped', reason: string, count: number];
+    }>();
     const udp = new UdpHeartbeatServer({
+      onResult: (result, reason, count) => events.emit('udp', result, reason, count),
       service,
       verifier,
       metrics,
@@ -199,6 +206,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       processId,
       service,
       metrics,
+      events,
       mintToken,
       close() {
         closing ??= (async () => {

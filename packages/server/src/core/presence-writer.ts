@@ -52,7 +52,10 @@ export class PresenceWriter {
       if (this.queue.size > 0) await this.flush();
       return;
     }
-    if (this.queue.size === 0) return;
+    if (this.queue.size === 0) {
+      for (const waiter of this.waiters.splice(0)) waiter.resolve();
+      return;
+    }
     const batch = this.queue;
     const waiters = this.waiters;
     this.queue = new Map();

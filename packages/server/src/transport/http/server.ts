@@ -1,6 +1,11 @@
 import swagger from '@fastify/swagger';
 import { ErrorCodes } from '@presence/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { PresenceService } from '../../core/presence-service.js';
 import type { Logger } from '../../logger.js';
@@ -28,7 +33,8 @@ export interface HttpDeps {
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines would dominate the logs at heartbeat rates, and URLs may carry tokens: errors only.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

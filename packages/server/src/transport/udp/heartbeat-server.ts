@@ -22,6 +22,8 @@ export interface UdpOptions {
   clock?: () => number;
   /** Heartbeats per store round trip at most. */
   maxBatch?: number;
+  /** Reports every datagram's fate (a test and metrics hook). */
+  onResult?: (result: 'accepted' | 'dropped', reason: UdpDropReason | 'none', count: number) => void;
 }
 
 interface Pending {
@@ -40,7 +42,6 @@ export class UdpHeartbeatServer {
   private readonly maxBatch: number;
   private batch: Pending[] = [];
   private flushScheduled = false;
-  private inFlight = 0;
   /** Last accepted heartbeat per user on this process: drops floods before they reach the store. */
   private readonly lastAccepted = new Map<number, { at: number; status: PresenceStatus }>();
   private readonly pruneTimer: NodeJS.Timeout;
@@ -68,6 +69,7 @@ export class UdpHeartbeatServer {
 
   private drop(reason: UdpDropReason, count = 1): void {
     this.options.metrics.udpPackets.inc({ result: 'dropped', reason }, count);
+    this.options.onResult?.('dropped', reason, count);
   }
 
   private onPacket(message: Buffer): void {
@@ -116,28 +118,24 @@ export class UdpHeartbeatServer {
     const batch = this.batch;
     this.batch = [];
     const started = process.hrtime.bigint();
-    this.inFlight += 1;
-    this.options.service
-      .heartbeats(batch)
-      .then(
-        (results) => {
-          let accepted = 0;
-          for (const result of results) if (result.accepted) accepted += 1;
-          if (accepted > 0)
-            this.options.metrics.udpPackets.inc({ result: 'accepted', reason: 'none' }, accepted);
-          if (accepted < results.length) this.drop('rate_limited', results.length - accepted);
-          this.options.metrics.heartbeatBatch.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        },
-        (error) => {
-          // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
-          for (const { userId } of batch) this.lastAccepted.delete(userId);
-          this.drop('unavailable', batch.length);
-          this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
-        },
-      )
-      .finally(() => {
-        this.inFlight -= 1;
-      });
+    this.options.service.heartbeats(batch).then(
+      (results) => {
+        let accepted = 0;
+        for (const result of results) if (result.accepted) accepted += 1;
+        if (accepted > 0) {
+          this.options.metrics.udpPackets.inc({ result: 'accepted', reason: 'none' }, accepted);
+          this.options.onResult?.('accepted', 'none', accepted);
+        }
+        if (accepted < results.length) this.drop('rate_limited', results.length - accepted);
+        this.options.metrics.heartbeatBatch.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      },
+      (error) => {
+        // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
+        for (const { userId } of batch) this.lastAccepted.delete(userId);
+        this.drop('unavailable', batch.length);
+        this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
+      },
+    );
   }
 
   private prune(): void {

@@ -1,0 +1,206 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import type { ServerMessage } from '@presence/protocol';
+import { WebSocket } from 'ws';
+import { type RunningServer, type ServerOptions, startServer } from '../../src/app.js';
+import { createTestDatabase, REDIS_URL, type TestDatabase, testPrefix } from './services.js';
+
+export const SERVICE_KEY = 'test-service-key-0123456789';
+export const AUTH_SECRET = 'test-auth-secret-0123456789abcdef';
+
+/** A server on embedded defaults (memory store, in-memory PGlite) on free ports, quiet. */
+export function startEmbedded(options: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({
+    port: 0,
+    udpPort: 0,
+    dataDir: 'memory://',
+    logLevel: 'silent',
+    serviceKey: SERVICE_KEY,
+    ...options,
+  });
+}
+
+/** A cluster of server processes sharing one throw-away PostgreSQL database and one Redis key prefix. */
+export class Cluster {
+  private database: TestDatabase | null = null;
+  readonly prefix = testPrefix();
+  readonly servers: RunningServer[] = [];
+
+  async start(options: ServerOptions = {}): Promise<RunningServer> {
+    this.database ??= await createTestDatabase();
+    const server = await startServer({
+      port: 0,
+      udpPort: 0,
+      logLevel: 'silent',
+      databaseUrl: this.database.url,
+      redisUrl: REDIS_URL,
+      redisPrefix: this.prefix,
+      authSecret: AUTH_SECRET,
+      serviceKey: SERVICE_KEY,
+      ...options,
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  get databaseUrl(): string {
+    if (!this.database) throw new Error('no server started yet');
+    return this.database.url;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close()));
+    await this.database?.drop();
+  }
+}
+
+/** A real WebSocket client that queues what it receives, so tests await messages instead of sleeping. */
+export class TestClient {
+  readonly received: ServerMessage[] = [];
+  private waiters: Array<{ match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }> = [];
+  closeCode: number | null = null;
+  private readonly closed: Promise<number>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as ServerMessage;
+      this.received.push(message);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(message)) return true;
+        w.resolve(message);
+        return false;
+      });
+    });
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  static async connect(server: RunningServer, userId: number): Promise<TestClient> {
+    const token = await server.mintToken(userId);
+    const socket = new WebSocket(`${server.wsUrl}?token=${token}`);
+    const client = new TestClient(socket);
+    await once(socket, 'open');
+    return client;
+  }
+
+  /** The first message (already received or still to come) that matches; fails after `timeoutMs`. */
+  next<T extends ServerMessage['type']>(
+    type: T,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    timeoutMs = 5_000,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    type M = Extract<ServerMessage, { type: T }>;
+    const test = (m: ServerMessage) => m.type === type && match(m as M);
+    const seen = this.received.findIndex(test);
+    if (seen >= 0) return Promise.resolve(this.received.splice(seen, 1)[0] as M);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        match: test,
+        resolve: (m) => {
+          clearTimeout(timer);
+          this.received.splice(this.received.indexOf(m), 1);
+          resolve(m as M);
+        },
+      });
+    });
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves with the close code once the server or the client closed the connection. */
+  waitClose(): Promise<number> {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    this.socket.close();
+    await this.closed;
+  }
+}
+
+/** Calls the HTTP API with a user token or the service key. */
+export async function api(
+  server: RunningServer,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests check answers field by field
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(`${server.httpUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {}
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/** Sets up the graph through the service-key endpoints. */
+export async function graph(server: RunningServer, method: 'PUT' | 'DELETE', path: string, body?: unknown) {
+  const result = await api(server, method, `/api/graph/${path}`, {
+    body,
+    headers: { authorization: `Bearer ${SERVICE_KEY}` },
+  });
+  if (result.status !== 204)
+    throw new Error(`graph ${method} ${path}: ${result.status} ${JSON.stringify(result.body)}`);
+}
+
+export async function befriend(server: RunningServer, a: number, b: number): Promise<void> {
+  await graph(server, 'PUT', `follows/${a}/${b}`);
+  await graph(server, 'PUT', `follows/${b}/${a}`);
+}
+
+/** Sends UDP datagrams and resolves once the server has decided on `expected` of them. */
+export async function sendUdp(
+  server: RunningServer,
+  packets: Array<string | Buffer | object>,
+  expected = packets.length,
+): Promise<Array<[result: string, reason: string]>> {
+  const outcomes: Array<[string, string]> = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`only ${outcomes.length} of ${expected} decided`)),
+      5_000,
+    );
+    const listener = (result: string, reason: string, count: number) => {
+      for (let i = 0; i < count; i++) outcomes.push([result, reason]);
+      if (outcomes.length >= expected) {
+        clearTimeout(timer);
+        server.events.off('udp', listener);
+        resolve();
+      }
+    };
+    server.events.on('udp', listener);
+  });
+  const socket = createSocket('udp4');
+  for (const packet of packets) {
+    const data =
+      typeof packet === 'string' || Buffer.isBuffer(packet) ? packet : Buffer.from(JSON.stringify(packet));
+    await new Promise<void>((resolve, reject) =>
+      socket.send(data, server.udpPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+    );
+  }
+  await done;
+  socket.close();
+  return outcomes;
+}
