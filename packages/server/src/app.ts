@@ -20,13 +20,12 @@ import { DEMO_STATIC_DIR } from './paths.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { PresenceStore } from './store/presence-store.js';
 import { RedisStore } from './store/redis-store.js';
+import { ResilientStore } from './store/resilient-store.js';
 import { createHttpServer } from './transport/http/server.js';
 import { UdpHeartbeatServer } from './transport/udp/heartbeat-server.js';
 import { WsGateway } from './transport/ws/gateway.js';
 
 export interface ServerOptions extends Partial<Config> {
-  /** Prepended to every Redis key and channel (tests give each run its own). */
-  redisPrefix?: string;
   logger?: Logger;
 }
 
@@ -50,7 +49,9 @@ export interface RunningServer {
 export function resolveConfig(options: Partial<Config> = {}): Config {
   const defaults = loadConfig({});
   const production = options.databaseUrl !== undefined || options.redisUrl !== undefined;
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([key, v]) => v !== undefined && key in defaults),
+  );
   return validateConfig({ ...defaults, demo: !production, ...defined });
 }
 
@@ -87,8 +88,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     let store: PresenceStore;
     let bus: Bus;
     let redis: Redis | null = null;
+    let resilient: ResilientStore | null = null;
+    let metrics: Metrics | null = null;
     if (config.redisUrl) {
-      const prefix = options.redisPrefix ?? '';
+      const prefix = config.redisKeyPrefix;
       redis = new Redis(config.redisUrl, {
         lazyConnect: true,
         enableAutoPipelining: true,
@@ -108,7 +111,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         prefix,
       });
       await redisStore.register();
-      store = redisStore;
+      resilient = new ResilientStore(
+        redisStore,
+        redis,
+        rules,
+        config.presenceTtlS * 1000,
+        logger,
+        (degraded) => metrics?.degraded.set(degraded ? 1 : 0),
+        clock,
+      );
+      store = resilient;
       bus = await RedisBus.create(redis, subscriber, prefix);
     } else {
       store = new MemoryStore(rules, config.presenceTtlS * 1000, clock);
@@ -126,7 +138,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clock,
       onError: (error, context) => logger.warn({ err: error, context }, 'presence background work failed'),
     });
-    const metrics = new Metrics(() => store.countOnline());
+    metrics = new Metrics(() => store.countOnline());
+    const restoredService = service;
+    if (resilient) resilient.onRestored = () => restoredService.reconnectHeld();
     service.events.on('transition', (t) => metrics.transitions.inc({ status: t.status }));
 
     const key = await tokenSecret(config);
@@ -140,7 +154,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return {
         redis: redis === null ? ('not_configured' as const) : redisUp ? ('up' as const) : ('down' as const),
         database: databaseUp ? ('up' as const) : ('down' as const),
-        degraded: redis !== null && !redisUp,
+        degraded: resilient?.degraded ?? false,
       };
     };
 

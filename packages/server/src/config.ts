@@ -9,6 +9,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share a Redis. */
+  redisKeyPrefix: string;
   authSecret: string | undefined;
   serviceKey: string | undefined;
   demo: boolean;
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: text(env, 'DATA_DIR', './.data'),
     redisUrl,
+    redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX', ''),
     authSecret: optional(env, 'AUTH_SECRET'),
     serviceKey: optional(env, 'SERVICE_KEY'),
     demo: flag(env, 'DEMO', databaseUrl === undefined && redisUrl === undefined),
@@ -138,6 +141,13 @@ export function validateConfig(config: Config): Config {
       'PRESENCE_TTL_S',
       `expected more seconds than PRESENCE_TIMEOUT_MS (${presenceTimeoutMs} ms), or hot state would expire before the user times out`,
       String(presenceTtlS),
+    );
+  }
+  if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(config.redisKeyPrefix)) {
+    throw new ConfigError(
+      'REDIS_KEY_PREFIX',
+      'expected at most 64 letters, digits or : _ . -',
+      config.redisKeyPrefix,
     );
   }
   if (config.authSecret === undefined && !config.demo) {

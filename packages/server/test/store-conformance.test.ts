@@ -211,6 +211,18 @@ for (const backend of await storeBackends()) {
       expect(await store.typingIn(501, T + 60_000)).toEqual([]);
     });
 
+    it('bumps graph versions per user and per conversation, seen by every process', async () => {
+      const scope = `versions-${Math.random()}`;
+      const a = await open({ processId: 'a', scope });
+      const b = await open({ processId: 'b', scope });
+      expect(await b.graphVersions('user', 1)).toBe(0);
+      await a.bumpGraphVersions([1, 2, 1], [9]);
+      expect(await b.graphVersions('user', 1)).toBe(1);
+      expect(await b.graphVersions('user', 2)).toBe(1);
+      expect(await b.graphVersions('user', 3)).toBe(0);
+      expect(await b.graphVersions('conversation', 9)).toBe(1);
+    });
+
     it('gives a lease to one holder at a time and lets the holder renew and release it', async () => {
       const store = await open();
       expect(await store.acquireLease('sync', 'a', 60_000)).toBe(true);

@@ -174,6 +174,20 @@ export class PresenceService {
     if (deadline !== null) this.deadlines.schedule(userId, deadline);
   }
 
+  /**
+   * Connects every socket held here again, after the hot store lost track of them (Redis came back from an
+   * outage): counts start afresh, and a user some other process took offline meanwhile comes back online.
+   */
+  async reconnectHeld(): Promise<void> {
+    const at = this.clock();
+    for (const [userId, count] of this.sockets) {
+      for (let i = 0; i < count; i++) {
+        const { transition } = await this.store.connect(userId, at);
+        if (transition) this.announce(transition, null);
+      }
+    }
+  }
+
   /** Expires the users whose local deadline has passed (the fast path). */
   async tick(now = this.clock()): Promise<void> {
     const due = this.deadlines.due(now);
@@ -272,9 +286,20 @@ export class PresenceService {
     if (missing.length === 0) return result;
     const stored = await this.durable.getPresences(missing);
     const refill = new Map<UserId, UserState>();
+    const now = this.clock();
     for (const userId of missing) {
       const record = stored.get(userId);
       const lastSeen = record?.lastSeen ?? null;
+      // While degraded, PostgreSQL is the best knowledge there is of users this process has not seen.
+      if (
+        this.store.degraded &&
+        record &&
+        record.status !== 'offline' &&
+        now - (lastSeen ?? 0) < this.rules.presenceTimeoutMs
+      ) {
+        result.set(userId, presenceOf(userId, record));
+        continue;
+      }
       result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen) });
       refill.set(userId, {
         status: 'offline',
@@ -290,27 +315,35 @@ export class PresenceService {
     return result;
   }
 
-  /** The viewer's visible(me) as a set. */
-  visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
-    return this.visible.get(userId);
+  /** visible(user), checked against the graph version so that a change made anywhere applies at once. */
+  async visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
+    return this.visible.get(userId, await this.store.graphVersions('user', userId));
+  }
+
+  /** A conversation's participants, checked against the graph version like `visibleTo`. */
+  private async participantsOf(conversationId: ConversationId): Promise<ReadonlySet<UserId>> {
+    return this.participants.get(
+      conversationId,
+      await this.store.graphVersions('conversation', conversationId),
+    );
   }
 
   /** A user's presence for `viewer`: null unless it is the viewer or in visible(viewer) (answered like "no such user"). */
   async getStatus(viewer: UserId, userId: UserId): Promise<UserPresence | null> {
-    if (viewer !== userId && !(await this.visible.get(viewer)).has(userId)) return null;
+    if (viewer !== userId && !(await this.visibleTo(viewer)).has(userId)) return null;
     return (await this.presences([userId])).get(userId) ?? null;
   }
 
   /** The users of visible(me) who are not offline. */
   async onlineFriends(viewer: UserId): Promise<UserPresence[]> {
-    const visible = [...(await this.visible.get(viewer))];
+    const visible = [...(await this.visibleTo(viewer))];
     const all = await this.presences(visible);
     return [...all.values()].filter((p) => p.status !== 'offline').sort((a, b) => a.user_id - b.user_id);
   }
 
   /** Participants not offline; null unless the viewer takes part. */
   async onlineInConversation(viewer: UserId, conversationId: ConversationId): Promise<UserPresence[] | null> {
-    const participants = await this.participants.get(conversationId);
+    const participants = await this.participantsOf(conversationId);
     if (!participants.has(viewer)) return null;
     const all = await this.presences([...participants]);
     return [...all.values()].filter((p) => p.status !== 'offline').sort((a, b) => a.user_id - b.user_id);
@@ -318,7 +351,7 @@ export class PresenceService {
 
   /** Every user of visible(me), the most recently seen first, at most MAX_SNAPSHOT_USERS. */
   async snapshot(userId: UserId): Promise<UserPresence[]> {
-    const all = await this.presences([...(await this.visible.get(userId))]);
+    const all = await this.presences([...(await this.visibleTo(userId))]);
     const users = [...all.values()];
     users.sort((a, b) => (b.last_seen ?? '').localeCompare(a.last_seen ?? '') || a.user_id - b.user_id);
     return users.slice(0, MAX_SNAPSHOT_USERS);
@@ -328,7 +361,7 @@ export class PresenceService {
 
   /** Starts typing; false when the user does not take part in the conversation. */
   async startTyping(userId: UserId, conversationId: ConversationId): Promise<boolean> {
-    if (!(await this.participants.get(conversationId)).has(userId)) return false;
+    if (!(await this.participantsOf(conversationId)).has(userId)) return false;
     const at = this.clock();
     const announce = await this.store.startTyping(userId, conversationId, at, this.typingTtlMs);
     this.typingDeadlines.schedule(typingKey(userId, conversationId), at + this.typingTtlMs);
@@ -338,7 +371,7 @@ export class PresenceService {
 
   /** Stops typing at once; false when the user does not take part in the conversation. */
   async stopTyping(userId: UserId, conversationId: ConversationId): Promise<boolean> {
-    if (!(await this.participants.get(conversationId)).has(userId)) return false;
+    if (!(await this.participantsOf(conversationId)).has(userId)) return false;
     this.typingDeadlines.cancel(typingKey(userId, conversationId));
     if (await this.store.stopTyping(userId, conversationId))
       this.publishTyping(userId, conversationId, false);
@@ -379,26 +412,33 @@ export class PresenceService {
 
   async follow(followerId: UserId, followeeId: UserId): Promise<void> {
     await this.durable.follow(followerId, followeeId);
-    this.graphChanged([followerId, followeeId], []);
+    await this.graphChanged([followerId, followeeId], []);
   }
 
   async unfollow(followerId: UserId, followeeId: UserId): Promise<void> {
     await this.durable.unfollow(followerId, followeeId);
-    this.graphChanged([followerId, followeeId], []);
+    await this.graphChanged([followerId, followeeId], []);
   }
 
   async setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<void> {
     const before = await this.durable.setConversation(id, participantIds);
-    this.graphChanged([...before, ...participantIds], [id]);
+    await this.graphChanged([...before, ...participantIds], [id]);
   }
 
   async deleteConversation(id: ConversationId): Promise<void> {
     const before = await this.durable.deleteConversation(id);
-    this.graphChanged(before, [id]);
+    await this.graphChanged(before, [id]);
   }
 
-  /** Drops cached lists the change touches, here and (over the bus) on every other process. */
-  private graphChanged(users: readonly UserId[], conversations: readonly ConversationId[]): void {
+  /**
+   * Bumps the graph versions the change touches (so reads anywhere reload at once) and drops the cached lists
+   * here and, over the bus, on every other process (so fan-out stops using them soon after).
+   */
+  private async graphChanged(
+    users: readonly UserId[],
+    conversations: readonly ConversationId[],
+  ): Promise<void> {
+    await this.store.bumpGraphVersions(users, conversations);
     this.bus.publish([GRAPH_GROUP], JSON.stringify({ users, conversations }));
   }
 

@@ -3,6 +3,7 @@ import type { UserId } from './types.js';
 interface Entry {
   value: Promise<ReadonlySet<UserId>>;
   loadedAt: number;
+  version: number | undefined;
 }
 
 /**
@@ -18,10 +19,15 @@ export class SetCache {
     private readonly options: { maxEntries: number; ttlMs: number; clock: () => number },
   ) {}
 
-  get(key: number): Promise<ReadonlySet<UserId>> {
+  /**
+   * The set for `key`. With a `version` (the key's graph version, read just before), an entry loaded under
+   * another version is stale and loaded again: that is how a change made on another process applies at once.
+   */
+  get(key: number, version?: number): Promise<ReadonlySet<UserId>> {
     const now = this.options.clock();
     const hit = this.entries.get(key);
-    if (hit !== undefined && now - hit.loadedAt < this.options.ttlMs) {
+    const current = version === undefined || hit?.version === undefined || hit.version === version;
+    if (hit !== undefined && current && now - hit.loadedAt < this.options.ttlMs) {
       // Re-insert to mark it most recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
@@ -30,6 +36,7 @@ export class SetCache {
     const entry: Entry = {
       value: this.load(key).then((ids) => new Set(ids)),
       loadedAt: now,
+      version,
     };
     // A failed load must not stay cached.
     entry.value.catch(() => {

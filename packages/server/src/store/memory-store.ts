@@ -25,6 +25,7 @@ export class MemoryStore implements PresenceStore {
   private readonly online = new Map<UserId, number>();
   private readonly typing = new Map<ConversationId, Map<UserId, number>>();
   private readonly leases = new Map<string, { holder: string; until: number }>();
+  private readonly versions = new Map<string, number>();
 
   constructor(
     readonly rules: RuleConfig,
@@ -211,6 +212,28 @@ export class MemoryStore implements PresenceStore {
       const state = this.state(userId);
       if (state.connections > 0) this.save(userId, { ...state, connections: 0, lastSocket: at });
     }
+  }
+
+  async graphVersions(kind: 'user' | 'conversation', id: number): Promise<number> {
+    return this.versions.get(`${kind}:${id}`) ?? 0;
+  }
+
+  async bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
+    const keys = new Set([
+      ...users.map((u) => `user:${u}`),
+      ...conversations.map((c) => `conversation:${c}`),
+    ]);
+    for (const key of keys) {
+      this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+    }
+  }
+
+  /** Forgets everything (after degraded mode handed its state back to Redis). */
+  clear(): void {
+    this.users.clear();
+    this.online.clear();
+    this.typing.clear();
+    this.leases.clear();
   }
 
   async ping(): Promise<boolean> {

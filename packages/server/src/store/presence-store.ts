@@ -34,6 +34,8 @@ export interface TypingEntry {
 export interface PresenceStore {
   readonly kind: 'memory' | 'redis';
   readonly rules: RuleConfig;
+  /** True while the hot store is a local stand-in (Redis unreachable): PostgreSQL then answers for the rest. */
+  readonly degraded?: boolean;
 
   /** Applies heartbeats in order; one outcome per input. */
   heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]>;
@@ -74,6 +76,12 @@ export interface PresenceStore {
   /** Takes or extends a lease for a background job; true when `holder` has it. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * Graph versions: a counter per user and per conversation, bumped by every graph change that touches it, so
+   * a process can tell at once (one round trip) that a cached visibility list is out of date.
+   */
+  graphVersions(kind: 'user' | 'conversation', id: number): Promise<number>;
+  bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void>;
   /** Drops this process's hold on its users' WebSockets (graceful shutdown), without announcing anything. */
   detach(userIds: readonly UserId[], at: number): Promise<void>;
   ping(): Promise<boolean>;

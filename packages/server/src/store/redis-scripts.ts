@@ -202,3 +202,24 @@ return 1`;
 export const LEASE_RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * KEYS: user hash, online zset. ARGV: uid, status, last_seen, hb, ws, dc, process, ttl s, score.
+ * Keeps Redis's state when it saw the user more recently than the local state being restored.
+ */
+export const RESTORE = `
+local seen = tonumber(redis.call('HGET', KEYS[1], 'last_seen') or '0')
+local mine = tonumber(ARGV[3]) or 0
+if seen > mine then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'held', '0')
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'last_seen', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'hb', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ws', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'dc', ARGV[6]) end
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+if ARGV[2] == 'offline' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], 'GT', ARGV[9], ARGV[1])
+end
+return 1`;

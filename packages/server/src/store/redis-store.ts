@@ -24,6 +24,8 @@ export interface RedisStoreOptions {
 }
 
 type Reply = unknown;
+/** Longer than any cached list lives (SetCache's TTL), so a counter never restarts under a cached entry. */
+const GRAPH_VERSION_TTL_S = 3_600;
 const num = (value: unknown): number | null => (value === '' || value == null ? null : Number(value));
 
 const COMMANDS = {
@@ -33,6 +35,7 @@ const COMMANDS = {
   presenceTouch: [2, scripts.TOUCH],
   presenceExpire: [2, scripts.EXPIRE],
   presenceFill: [1, scripts.FILL],
+  presenceRestore: [2, scripts.RESTORE],
   presenceTypingStart: [3, scripts.TYPING_START],
   presenceTypingStop: [3, scripts.TYPING_STOP],
   presenceLeaseAcquire: [1, scripts.LEASE_ACQUIRE],
@@ -50,7 +53,7 @@ export class RedisStore implements PresenceStore {
   readonly rules: RuleConfig;
   private readonly prefix: string;
   private readonly online: string;
-  private readonly processKey: string;
+  private processKey: string;
   private readonly typingDue: string;
 
   constructor(
@@ -77,6 +80,18 @@ export class RedisStore implements PresenceStore {
 
   private typingKey(conversationId: ConversationId): string {
     return `${this.prefix}presence:typing:${conversationId}`;
+  }
+
+  /**
+   * Starts counting this process's sockets under a new id and drops the old one at once, so counts that went
+   * stale while Redis was unreachable stop counting; the caller then connects its held sockets again.
+   */
+  async rotateProcess(processId: string): Promise<void> {
+    const old = this.processKey;
+    this.options.processId = processId;
+    this.processKey = `${this.prefix}presence:process:${processId}`;
+    await this.register();
+    await this.redis.del(old);
   }
 
   /** Announces this process as alive, so its WebSocket counts are believed. Call before the first connect. */
@@ -331,6 +346,46 @@ export class RedisStore implements PresenceStore {
     await this.pipeline((pipe) => {
       for (const userId of userIds) pipe.hdel(this.userKey(userId), `c:${this.options.processId}`);
       pipe.del(this.processKey);
+    });
+  }
+
+  async graphVersions(kind: 'user' | 'conversation', id: number): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}presence:graph_version:${kind}:${id}`)) ?? 0);
+  }
+
+  async bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
+    const keys = [
+      ...new Set(users.map((u) => `${this.prefix}presence:graph_version:user:${u}`)),
+      ...conversations.map((c) => `${this.prefix}presence:graph_version:conversation:${c}`),
+    ];
+    if (keys.length === 0) return;
+    await this.pipeline((pipe) => {
+      for (const key of keys) pipe.incr(key).expire(key, GRAPH_VERSION_TTL_S);
+    });
+  }
+
+  /**
+   * Writes state learned elsewhere (degraded mode's local store) into Redis, keeping whichever side saw the
+   * user more recently. Socket counts are not restored: the caller connects its held sockets again.
+   */
+  async restore(states: ReadonlyMap<UserId, UserState>): Promise<void> {
+    if (states.size === 0) return;
+    await this.pipeline((pipe) => {
+      for (const [userId, s] of states) {
+        pipe.presenceRestore(
+          this.userKey(userId),
+          this.online,
+          userId,
+          s.status,
+          s.lastSeen ?? '',
+          s.lastHeartbeat ?? '',
+          s.lastSocket ?? '',
+          s.lastDisconnect ?? '',
+          this.options.processId,
+          this.options.ttlSeconds,
+          Math.max(s.lastHeartbeat ?? 0, s.lastSocket ?? 0, s.lastSeen ?? 0),
+        );
+      }
     });
   }
 

@@ -34,7 +34,7 @@ export class Cluster {
       logLevel: 'silent',
       databaseUrl: this.database.url,
       redisUrl: REDIS_URL,
-      redisPrefix: this.prefix,
+      redisKeyPrefix: this.prefix,
       authSecret: AUTH_SECRET,
       serviceKey: SERVICE_KEY,
       ...options,
@@ -79,7 +79,10 @@ export class TestClient {
     );
   }
 
-  static async connect(server: RunningServer, userId: number): Promise<TestClient> {
+  static async connect(
+    server: Pick<RunningServer, 'wsUrl' | 'mintToken'>,
+    userId: number,
+  ): Promise<TestClient> {
     const token = await server.mintToken(userId);
     const socket = new WebSocket(`${server.wsUrl}?token=${token}`);
     const client = new TestClient(socket);

@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { signUserToken, tokenKey } from '../../src/auth/tokens.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface ChildServer {
+  wsUrl: string;
+  httpUrl: string;
+  udpPort: number;
+  child: ChildProcess;
+  mintToken(userId: number): Promise<string>;
+  /** Ends the process as a crash would: no shutdown code runs. */
+  crash(): Promise<void>;
+}
+
+/** `presence serve` in a process of its own (from source, through tsx), so a test can kill it for real. */
+export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', UDP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const started = new Promise<{ http: string; ws: string; udpPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk;
+      for (const line of output.split('\n')) {
+        if (!line.includes('presence listening')) continue;
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${output}`));
+    });
+  });
+  const info = await started;
+  const key = tokenKey(env.AUTH_SECRET as string);
+  return {
+    httpUrl: info.http,
+    wsUrl: info.ws,
+    udpPort: info.udpPort,
+    child,
+    mintToken: (userId) => signUserToken(key, userId, 3_600),
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A redis-server of the test's own on a free port, which the test may stop and start again. */
+export class OwnRedis {
+  private process: ChildProcess | null = null;
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}: ${output}`));
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    this.process = null;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
