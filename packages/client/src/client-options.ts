@@ -1,0 +1,85 @@
+import { type PresenceStatus, type UserPresence, WS_PATH } from '@presence/protocol';
+import type { BackoffOptions } from './backoff.js';
+import type { VisibilitySource } from './idle-detector.js';
+import type { StatusEvent, TypingEvent } from './presence-store.js';
+import type {
+  ConnectionState,
+  HeartbeatResult,
+  HeartbeatTransport,
+  TokenSource,
+  WebSocketConstructor,
+} from './types.js';
+import type { TypingIndicatorOptions } from './typing-indicator.js';
+
+/** Default time without input before a browser client reports `away`: five minutes. */
+export const DEFAULT_IDLE_MS = 5 * 60_000;
+
+export interface IdleOptions {
+  /** No input for this long reports `away`, ms. Default five minutes. */
+  idleMs?: number;
+  /** Where input events arrive. Default `window`. */
+  target?: EventTarget;
+  /** Page visibility; hidden counts as idle. Default `document`. */
+  document?: VisibilitySource;
+  /** A page hidden this long counts as idle, ms. Default 5000. */
+  hiddenMs?: number;
+}
+
+export interface PresenceClientOptions {
+  /** The user token, or a function returning a fresh one (called before every connection and after a 401). */
+  token: TokenSource;
+  /** Base URL of the service, `http(s)://host:port`. Default: the page's origin. */
+  url?: string;
+  /** WebSocket URL. Default: `url` with a ws(s) scheme and the `/ws` path. */
+  wsUrl?: string;
+  /** The token's user id; by default read from the token's `sub`. Only the UDP heartbeat needs it. */
+  userId?: number;
+  /** WebSocket class. Default `globalThis.WebSocket`; in Node 20 pass `WebSocket` from the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** Heartbeat transport; default HTTP heartbeats to `url`; `false` sends none (the socket alone keeps presence). */
+  heartbeat?: HeartbeatTransport | false;
+  /** Heartbeat period, ms; keep it well under the server's PRESENCE_TIMEOUT_MS. Default 20000. */
+  heartbeatIntervalMs?: number;
+  /** Reconnect back-off. */
+  reconnect?: BackoffOptions;
+  /** Idle detection; on by default where there is a `document` (browsers), `false` turns it off. */
+  idle?: IdleOptions | false;
+  /** Typing etiquette; set `ttlMs` to the server's TYPING_TTL_MS when it is not the default 3000. */
+  typing?: TypingIndicatorOptions;
+}
+
+/** A problem worth logging: an error frame from the server, or a heartbeat or token failure. */
+export interface ClientError {
+  code: string;
+  message: string;
+}
+
+/** The events of a `PresenceClient`, by name. */
+export interface PresenceClientEvents {
+  /** A user's status or last_seen changed (including the first time the client hears of them). */
+  status: StatusEvent;
+  /** Someone started or stopped typing in a conversation this user takes part in. */
+  typing: TypingEvent;
+  /** A snapshot arrived and the store was re-synced from it; carries every visible user. */
+  snapshot: UserPresence[];
+  /** `open` once the socket is up and the snapshot applied; `closed` when it drops or is closed. */
+  connection: ConnectionState;
+  /** A heartbeat went out (or could not). */
+  heartbeat: { status: PresenceStatus; result: HeartbeatResult };
+  error: ClientError;
+}
+
+/** The page's origin: a browser client's default service URL. */
+export function defaultUrl(): string {
+  const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+  if (!origin || origin === 'null')
+    throw new TypeError('PresenceClient: pass `url`, there is no page origin here');
+  return origin;
+}
+
+/** The WebSocket endpoint of a service URL: same host, ws(s) scheme, `/ws` path. */
+export function deriveWsUrl(url: string): string {
+  const ws = new URL(WS_PATH, url);
+  ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+  return ws.toString();
+}

@@ -1,0 +1,362 @@
+import {
+  type ClientMessage,
+  CloseCodes,
+  type PresenceStatus,
+  type ServerMessage,
+  type UserPresence,
+} from '@presence/protocol';
+import { backoffDelay } from './backoff.js';
+import {
+  DEFAULT_IDLE_MS,
+  defaultUrl,
+  deriveWsUrl,
+  type PresenceClientEvents,
+  type PresenceClientOptions,
+} from './client-options.js';
+import { Emitter } from './emitter.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
+import { httpHeartbeat } from './http-heartbeat.js';
+import { IdleDetector } from './idle-detector.js';
+import { parseServerMessage } from './parse-server-message.js';
+import { PresenceStore } from './presence-store.js';
+import { resolveToken, userIdFromToken } from './token.js';
+import {
+  type ConnectionState,
+  type HeartbeatResult,
+  type HeartbeatTransport,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  WS_OPEN,
+} from './types.js';
+import { TypingIndicator } from './typing-indicator.js';
+
+/** WebSocket close code for a normal close by this client (RFC 6455). */
+const NORMAL_CLOSURE = 1000;
+
+/**
+ * A live view of who is online, away or typing, kept current over one WebSocket, plus this user's own
+ * heartbeats, idle detection and typing etiquette.
+ *
+ * @example
+ * const client = new PresenceClient({ url: 'https://presence.example.com', token: () => fetchToken() });
+ * client.on('status', (u) => render(u.user_id, formatLastSeen(u)));
+ * client.on('typing', (t) => showTyping(t.conversation_id, t.user_id, t.is_typing));
+ * await client.connect(); // resolves once the first snapshot is in the store
+ */
+export class PresenceClient extends Emitter<PresenceClientEvents> {
+  readonly #options: PresenceClientOptions;
+  readonly #wsUrl: string;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #store = new PresenceStore();
+  readonly #transport: HeartbeatTransport | null;
+  readonly #heartbeat: HeartbeatLoop | null;
+  readonly #idle: IdleDetector | null;
+  readonly #typing = new Map<number, TypingIndicator>();
+  #token: string | null = null;
+  #socket: WebSocketLike | null = null;
+  #state: ConnectionState = 'closed';
+  #active = false;
+  /** Bumped on every connect attempt and on close, so a late callback of an old attempt does nothing. */
+  #generation = 0;
+  #attempt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  #chosen: 'online' | 'away' = 'online';
+  #offline = false;
+
+  constructor(options: PresenceClientOptions) {
+    super();
+    this.#options = options;
+    // The base URL only serves to derive the WebSocket URL and for the default HTTP heartbeat.
+    const needsUrl = !options.wsUrl || options.heartbeat === undefined;
+    const url = options.url ?? (needsUrl ? defaultUrl() : '');
+    this.#wsUrl = options.wsUrl ?? deriveWsUrl(url);
+    const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!ctor)
+      throw new TypeError(
+        'PresenceClient: no global WebSocket; in Node pass `WebSocket` from the ws package',
+      );
+    this.#WebSocket = ctor;
+    this.#transport = options.heartbeat === false ? null : (options.heartbeat ?? httpHeartbeat({ url }));
+    this.#heartbeat = this.#transport
+      ? new HeartbeatLoop({
+          transport: this.#transport,
+          intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+          token: (fresh) => this.#getToken(fresh),
+          userId: (token) => options.userId ?? userIdFromToken(token),
+          onResult: (result, status) => this.#onHeartbeat(result, status),
+        })
+      : null;
+    const hasDocument = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+    const idle = options.idle ?? (hasDocument ? {} : false);
+    this.#idle =
+      idle === false
+        ? null
+        : new IdleDetector({
+            idleMs: idle.idleMs ?? DEFAULT_IDLE_MS,
+            ...(idle.target ? { target: idle.target } : {}),
+            ...(idle.document ? { document: idle.document } : {}),
+            ...(idle.hiddenMs === undefined ? {} : { hiddenMs: idle.hiddenMs }),
+            onChange: () => this.#applyStatus(),
+          });
+  }
+
+  /** `open` once the first snapshot of the current socket has been applied. */
+  get connectionState(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The status this client reports for its own user. */
+  get status(): PresenceStatus {
+    if (this.#offline) return 'offline';
+    return this.#idle?.idle ? 'away' : this.#chosen;
+  }
+
+  /** The user id of the token, once a token has been fetched (or as given in the options). */
+  get userId(): number | null {
+    return this.#options.userId ?? (this.#token ? userIdFromToken(this.#token) : null);
+  }
+
+  /** The presence of one visible user (or oneself, after the first own transition). */
+  get(userId: number): UserPresence | undefined {
+    return this.#store.get(userId);
+  }
+
+  /** Every visible user the client knows of. */
+  users(): UserPresence[] {
+    return this.#store.list();
+  }
+
+  /** Ids of the users typing in a conversation now. */
+  typingIn(conversationId: number): number[] {
+    return this.#store.typingIn(conversationId);
+  }
+
+  /**
+   * Opens the connection (and heartbeats and idle detection) and keeps it open, reconnecting with
+   * back-off after any drop. Resolves when a snapshot is in the store; rejects only if `close()` comes first.
+   *
+   * @example
+   * await client.connect();
+   * console.log(client.users());
+   */
+  connect(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      if (this.#state === 'open') resolve();
+      else this.#waiters.push({ resolve, reject });
+    });
+    if (!this.#active) {
+      this.#active = true;
+      this.#offline = false;
+      this.#attempt = 0;
+      this.#idle?.start();
+      this.#heartbeat?.start(this.status);
+      // Until the first snapshot the socket is not keeping the user present; heartbeats cover the gap.
+      this.#heartbeat?.setPeriodic(true);
+      void this.#open();
+    }
+    return ready;
+  }
+
+  /**
+   * Sets the status this user chooses; idle detection still reports `away` while idle.
+   *
+   * @example
+   * await client.setStatus('away'); // "be right back"
+   */
+  async setStatus(status: 'online' | 'away'): Promise<HeartbeatResult | null> {
+    this.#chosen = status;
+    return this.#applyStatus();
+  }
+
+  /** Sends a heartbeat now. Resolves to `rate_limited` when the server had one too recently, which is fine. */
+  async heartbeat(): Promise<HeartbeatResult | null> {
+    return this.#heartbeat ? this.#heartbeat.beat() : null;
+  }
+
+  /**
+   * Signs off: tells the server `offline` at once (others see it without waiting for the disconnect grace),
+   * then closes the connection. `connect()` brings the user back.
+   *
+   * @example
+   * logoutButton.onclick = () => client.goOffline();
+   */
+  async goOffline(): Promise<void> {
+    this.#offline = true;
+    this.#shutdown();
+    if (this.#heartbeat) await this.#heartbeat.setStatus('offline');
+    this.#closeSocket();
+  }
+
+  /** Closes the connection without saying offline: the server marks the user offline after its grace. */
+  close(): void {
+    this.#shutdown();
+    this.#closeSocket();
+    this.#transport?.close?.();
+  }
+
+  /**
+   * The typing helper of a conversation (one per conversation, created on first use).
+   *
+   * @example
+   * const typing = client.typing(42);
+   * input.oninput = () => typing.keystroke();
+   * input.onblur = () => typing.stop();
+   */
+  typing(conversationId: number): TypingIndicator {
+    let indicator = this.#typing.get(conversationId);
+    if (!indicator) {
+      indicator = new TypingIndicator(conversationId, (message) => this.#send(message), this.#options.typing);
+      this.#typing.set(conversationId, indicator);
+    }
+    return indicator;
+  }
+
+  #shutdown(): void {
+    this.#active = false;
+    this.#generation++;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    this.#idle?.stop();
+    this.#heartbeat?.stop();
+    for (const indicator of this.#typing.values()) indicator.reset();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters)
+      waiter.reject(new Error('PresenceClient closed before the snapshot arrived'));
+  }
+
+  #closeSocket(): void {
+    const socket = this.#socket;
+    if (socket) {
+      this.#socket = null;
+      socket.close(NORMAL_CLOSURE);
+      this.#dropped();
+    }
+  }
+
+  #applyStatus(): Promise<HeartbeatResult | null> {
+    if (!this.#active || !this.#heartbeat) return Promise.resolve(null);
+    return this.#heartbeat.setStatus(this.status);
+  }
+
+  async #getToken(fresh: boolean): Promise<string> {
+    if (fresh || this.#token === null) this.#token = await resolveToken(this.#options.token);
+    return this.#token;
+  }
+
+  #send(message: ClientMessage): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WS_OPEN || this.#state !== 'open') return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  async #open(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#setState('connecting');
+    let token: string;
+    try {
+      token = await this.#getToken(true);
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      this.emit('error', { code: 'token_failed', message: String(error) });
+      this.#scheduleReconnect(false);
+      return;
+    }
+    if (generation !== this.#generation) return;
+    const url = new URL(this.#wsUrl);
+    url.searchParams.set('token', token);
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(url.toString());
+    } catch (error) {
+      this.emit('error', { code: 'connect_failed', message: String(error) });
+      this.#scheduleReconnect(false);
+      return;
+    }
+    this.#socket = socket;
+    // `never`-typed handler slots accept any event shape; these are the fields both implementations provide.
+    socket.onmessage = (event: { data: unknown }) => {
+      if (socket === this.#socket && typeof event.data === 'string') this.#onFrame(event.data);
+    };
+    socket.onclose = (event: { code: number }) => {
+      if (socket !== this.#socket) return;
+      this.#socket = null;
+      this.#dropped();
+      this.#scheduleReconnect(
+        event.code === CloseCodes.GOING_AWAY || event.code === CloseCodes.TOKEN_EXPIRED,
+      );
+    };
+    // A failed upgrade (401, network) shows up as an error followed by a close; the close handler acts.
+    socket.onerror = () => {};
+  }
+
+  #onFrame(text: string): void {
+    const message: ServerMessage | null = parseServerMessage(text);
+    if (!message) return;
+    switch (message.type) {
+      case 'presence.snapshot': {
+        this.#attempt = 0;
+        for (const change of this.#store.applySnapshot(message.users)) this.emit('status', change);
+        this.#setState('open');
+        this.#heartbeat?.setPeriodic(false);
+        this.emit('snapshot', this.#store.list());
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        for (const waiter of waiters) waiter.resolve();
+        // A new socket may count as "online" on the server; restate away if that is what this user is.
+        if (this.status !== 'online') void this.#applyStatus();
+        return;
+      }
+      case 'presence.status': {
+        const change = this.#store.applyStatus(message);
+        if (change) this.emit('status', change);
+        return;
+      }
+      case 'presence.typing': {
+        const change = this.#store.applyTyping(message);
+        if (change) this.emit('typing', change);
+        return;
+      }
+      case 'error':
+        this.emit('error', { code: message.code, message: message.message });
+        return;
+    }
+  }
+
+  /** Local clean-up after the socket is gone: typing seen so far can no longer be cleared by the server. */
+  #dropped(): void {
+    for (const indicator of this.#typing.values()) indicator.reset();
+    for (const change of this.#store.clearTyping()) this.emit('typing', change);
+    this.#setState('closed');
+    if (this.#active && this.#heartbeat) {
+      // A heartbeat now keeps the user present for PRESENCE_TIMEOUT_MS instead of the short disconnect grace,
+      // so a reconnect after a server restart goes unnoticed by contacts; then beat until the socket is back.
+      void this.#heartbeat.beat();
+      this.#heartbeat.setPeriodic(true);
+    }
+  }
+
+  #scheduleReconnect(soon: boolean): void {
+    if (!this.#active) return;
+    // A server going away or an expired token is not a failure: come back after the first, shortest delay.
+    const delay = backoffDelay(soon ? 0 : this.#attempt++, this.#options.reconnect);
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => void this.#open(), delay);
+  }
+
+  #onHeartbeat(result: HeartbeatResult, status: PresenceStatus): void {
+    this.emit('heartbeat', { status, result });
+    if (result === 'unauthorized')
+      this.emit('error', { code: 'unauthorized', message: 'heartbeat token rejected' });
+    else if (result === 'failed')
+      this.emit('error', { code: 'heartbeat_failed', message: 'heartbeat not sent' });
+  }
+
+  #setState(state: ConnectionState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.emit('connection', state);
+  }
+}

@@ -1,0 +1,92 @@
+import type { TypingMessage, UserPresence } from '@presence/protocol';
+
+/** A change of one user's presence. `previous` is null the first time the client hears of the user. */
+export interface StatusEvent extends UserPresence {
+  previous: UserPresence | null;
+}
+
+/** Someone started or stopped typing in a conversation. */
+export type TypingEvent = Omit<TypingMessage, 'type'>;
+
+function samePresence(a: UserPresence, b: UserPresence): boolean {
+  return a.status === b.status && a.last_seen === b.last_seen;
+}
+
+/**
+ * The presence of every visible user and who types where. Plain data and synchronous methods that
+ * return the changes they made: the client owns the socket and the events, so this stays easy to test.
+ */
+export class PresenceStore {
+  readonly #users = new Map<number, UserPresence>();
+  /** conversation id to the users typing there */
+  readonly #typing = new Map<number, Set<number>>();
+
+  get(userId: number): UserPresence | undefined {
+    return this.#users.get(userId);
+  }
+
+  list(): UserPresence[] {
+    return [...this.#users.values()];
+  }
+
+  typingIn(conversationId: number): number[] {
+    return [...(this.#typing.get(conversationId) ?? [])];
+  }
+
+  isTyping(userId: number, conversationId: number): boolean {
+    return this.#typing.get(conversationId)?.has(userId) ?? false;
+  }
+
+  /**
+   * Replaces everything with a snapshot. After a reconnect this is the re-sync: users whose presence moved
+   * while the socket was down come back as changes, and users no longer visible are dropped.
+   */
+  applySnapshot(users: readonly UserPresence[]): StatusEvent[] {
+    const changes: StatusEvent[] = [];
+    const seen = new Set<number>();
+    for (const user of users) {
+      seen.add(user.user_id);
+      const change = this.applyStatus(user);
+      if (change) changes.push(change);
+    }
+    for (const id of this.#users.keys()) {
+      if (!seen.has(id)) this.#users.delete(id);
+    }
+    return changes;
+  }
+
+  applyStatus(user: UserPresence): StatusEvent | null {
+    const previous = this.#users.get(user.user_id) ?? null;
+    if (previous && samePresence(previous, user)) return null;
+    const next = { user_id: user.user_id, status: user.status, last_seen: user.last_seen };
+    this.#users.set(user.user_id, next);
+    return { ...next, previous };
+  }
+
+  applyTyping(event: TypingEvent): TypingEvent | null {
+    const { user_id, conversation_id, is_typing } = event;
+    let typers = this.#typing.get(conversation_id);
+    if (is_typing) {
+      if (typers?.has(user_id)) return null;
+      if (!typers) {
+        typers = new Set();
+        this.#typing.set(conversation_id, typers);
+      }
+      typers.add(user_id);
+    } else {
+      if (!typers?.delete(user_id)) return null;
+      if (typers.size === 0) this.#typing.delete(conversation_id);
+    }
+    return { user_id, conversation_id, is_typing };
+  }
+
+  /** Forgets all typing. Used when the socket drops: the stop frames sent meanwhile are lost. */
+  clearTyping(): TypingEvent[] {
+    const cleared: TypingEvent[] = [];
+    for (const [conversation_id, typers] of this.#typing) {
+      for (const user_id of typers) cleared.push({ user_id, conversation_id, is_typing: false });
+    }
+    this.#typing.clear();
+    return cleared;
+  }
+}

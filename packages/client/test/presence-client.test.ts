@@ -1,0 +1,220 @@
+import { PresenceClient, type PresenceClientOptions } from '@presence/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Cleanup, freshPair, nextEvent, startTestServer, statusOf, type TestServer } from './support.js';
+
+const GRACE_MS = 300;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+interface Setup {
+  server: TestServer;
+  alice: number;
+  bob: number;
+  conversation: number;
+  client(userId: number, options?: Partial<PresenceClientOptions>): Promise<PresenceClient>;
+}
+
+async function setup(server: TestServer): Promise<Setup> {
+  const pair = await freshPair(server);
+  return {
+    server,
+    ...pair,
+    async client(userId, options = {}) {
+      const token = await server.mintToken(userId);
+      const client = new PresenceClient({ url: server.httpUrl, token, WebSocket, idle: false, ...options });
+      return cleanup.add(client, (c) => c.close());
+    },
+  };
+}
+
+/** A `ws` WebSocket that records the frames it sends and the sockets it opened. */
+function recordingWebSocket() {
+  const sent: unknown[] = [];
+  const sockets: WebSocket[] = [];
+  class Recording extends WebSocket {
+    constructor(url: string) {
+      super(url);
+      sockets.push(this);
+    }
+    override send(data: unknown, ...rest: never[]): void {
+      if (typeof data === 'string') sent.push(JSON.parse(data));
+      (super.send as (...args: unknown[]) => void)(data, ...rest);
+    }
+  }
+  return { WebSocket: Recording, sent, sockets };
+}
+
+describe('PresenceClient against a real server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ disconnectGraceMs: GRACE_MS });
+  });
+  afterAll(() => server?.close());
+
+  it('gets the snapshot, sees a contact come online, and offline after the grace', async () => {
+    const { alice, bob, client } = await setup(server);
+    const a = await client(alice);
+    await a.connect();
+    expect(a.get(bob)).toMatchObject({ user_id: bob, status: 'offline' });
+
+    const b = await client(bob);
+    const online = statusOf(a, bob, 'online');
+    await b.connect();
+    await online;
+
+    const offline = nextEvent(a, 'status', (change) => change.user_id === bob && change.status === 'offline');
+    b.close();
+    const change = await offline;
+    expect(change.previous?.status).toBe('online');
+    expect(Date.parse(change.last_seen ?? '')).not.toBeNaN();
+  });
+
+  it('sends one typing start per TTL, a stop on stop(), and the other side sees both', async () => {
+    const { alice, bob, conversation, client } = await setup(server);
+    const a = await client(alice);
+    const recorder = recordingWebSocket();
+    const b = await client(bob, { WebSocket: recorder.WebSocket, typing: { ttlMs: 3000 } });
+    await Promise.all([a.connect(), b.connect()]);
+
+    const started = nextEvent(a, 'typing', (t) => t.user_id === bob && t.is_typing);
+    const typing = b.typing(conversation);
+    for (let i = 0; i < 5; i++) typing.keystroke();
+    expect(await started).toEqual({ user_id: bob, conversation_id: conversation, is_typing: true });
+    expect(a.typingIn(conversation)).toEqual([bob]);
+
+    const stopped = nextEvent(a, 'typing', (t) => t.user_id === bob && !t.is_typing);
+    typing.stop();
+    await stopped;
+    expect(a.typingIn(conversation)).toEqual([]);
+    expect(recorder.sent).toEqual([
+      { type: 'presence.typing.start', conversation_id: conversation },
+      { type: 'presence.typing.stop', conversation_id: conversation },
+    ]);
+  });
+
+  it('stops typing after silence', async () => {
+    const { alice, bob, conversation, client } = await setup(server);
+    const a = await client(alice);
+    const b = await client(bob, { typing: { silenceMs: 200 } });
+    await Promise.all([a.connect(), b.connect()]);
+
+    const started = nextEvent(a, 'typing', (t) => t.user_id === bob && t.is_typing);
+    const stopped = nextEvent(a, 'typing', (t) => t.user_id === bob && !t.is_typing);
+    b.typing(conversation).keystroke();
+    await started;
+    await stopped;
+    expect(b.typing(conversation).typing).toBe(false);
+  });
+
+  it('reconnects after a drop and re-syncs from the new snapshot', async () => {
+    const { alice, bob, client } = await setup(server);
+    // The token provider doubles as a gate: the reconnect waits in it until the test lets it through.
+    let calls = 0;
+    let release = () => {};
+    let reconnecting = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      reconnecting = resolve;
+    });
+    const token = async () => {
+      calls++;
+      if (calls > 1) {
+        reconnecting();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      }
+      return server.mintToken(alice);
+    };
+    const recorder = recordingWebSocket();
+    const a = await client(alice, {
+      token,
+      WebSocket: recorder.WebSocket,
+      reconnect: { initialDelayMs: 50 },
+    });
+    await a.connect();
+    expect(a.get(bob)?.status).toBe('offline');
+
+    const closed = nextEvent(a, 'connection', (state) => state === 'closed');
+    // With the socket gone, a heartbeat keeps Alice present through the outage instead of the short grace.
+    const heartbeat = nextEvent(a, 'heartbeat');
+    recorder.sockets[0]?.terminate();
+    await closed;
+    expect(await heartbeat).toEqual({ status: 'online', result: 'sent' });
+
+    // Bob comes online while Alice is away: she misses the broadcast and must learn it from the snapshot.
+    const b = await client(bob);
+    await b.connect();
+    await waiting;
+    expect(a.get(bob)?.status).toBe('offline');
+
+    const resynced = nextEvent(a, 'status', (change) => change.user_id === bob && change.status === 'online');
+    release();
+    await resynced;
+    expect(a.connectionState).toBe('open');
+    expect(calls).toBe(2);
+    expect(recorder.sockets).toHaveLength(2);
+  });
+
+  it('reports away when idle and online again on input', async () => {
+    const { alice, bob, client } = await setup(server);
+    const a = await client(alice);
+    await a.connect();
+    const target = new EventTarget();
+    const b = await client(bob, { idle: { idleMs: 200, target } });
+    await b.connect();
+    await statusOf(a, bob, 'away');
+    expect(b.status).toBe('away');
+
+    const back = statusOf(a, bob, 'online');
+    target.dispatchEvent(new Event('keydown'));
+    await back;
+    expect(b.status).toBe('online');
+  });
+
+  it('treats a rate-limited heartbeat as fine', async () => {
+    const { bob, client } = await setup(server);
+    const b = await client(bob);
+    const errors: unknown[] = [];
+    b.on('error', (error) => errors.push(error));
+    await b.connect();
+    const first = await b.heartbeat();
+    const second = await b.heartbeat();
+    expect(['sent', 'rate_limited']).toContain(first);
+    expect(second).toBe('rate_limited');
+    expect(errors).toEqual([]);
+  });
+
+  it('reports an error frame for typing where one is not a participant', async () => {
+    const { conversation, bob, client } = await setup(server);
+    const b = await client(bob);
+    await b.connect();
+    const strangers = conversation + 100_000;
+    const error = nextEvent(b, 'error');
+    b.typing(strangers).keystroke();
+    expect((await error).code).toMatch(/forbidden|not_found|bad_request/);
+    b.typing(strangers).reset();
+  });
+});
+
+describe('goOffline', () => {
+  let server: TestServer;
+  // A grace far beyond the test timeout: only the offline heartbeat can make Bob offline in time.
+  beforeAll(async () => {
+    server = await startTestServer({ disconnectGraceMs: 120_000 });
+  });
+  afterAll(() => server?.close());
+
+  it('goOffline() shows offline at once, without waiting for the grace', async () => {
+    const { alice, bob, client } = await setup(server);
+    const a = await client(alice);
+    const b = await client(bob);
+    await Promise.all([a.connect(), b.connect()]);
+    await statusOf(a, bob, 'online');
+
+    const offline = statusOf(a, bob, 'offline');
+    await b.goOffline();
+    await offline;
+    expect(b.connectionState).toBe('closed');
+  });
+});

@@ -1,0 +1,72 @@
+import { backoffDelay, formatLastSeen, PresenceStore, userIdFromToken } from '@presence/client';
+import { describe, expect, it } from 'vitest';
+import { parseServerMessage } from '../src/parse-server-message.js';
+
+describe('backoffDelay', () => {
+  it('grows exponentially up to the cap, with full jitter', () => {
+    const top = () => 1;
+    expect([0, 1, 2, 3].map((n) => backoffDelay(n, { initialDelayMs: 100 }, top))).toEqual([
+      100, 200, 400, 800,
+    ]);
+    expect(backoffDelay(50, { initialDelayMs: 100, maxDelayMs: 5000 }, top)).toBe(5000);
+    expect(backoffDelay(3, { initialDelayMs: 100 }, () => 0)).toBe(0);
+    expect(backoffDelay(3, { initialDelayMs: 100 }, () => 0.5)).toBe(400);
+  });
+});
+
+describe('formatLastSeen', () => {
+  const now = Date.parse('2025-11-27T12:00:00.000Z');
+  const ago = (ms: number) => ({ status: 'offline' as const, last_seen: new Date(now - ms).toISOString() });
+
+  it('names live statuses and relative times', () => {
+    expect(formatLastSeen({ status: 'online', last_seen: null }, { now })).toBe('online');
+    expect(formatLastSeen({ status: 'away', last_seen: null }, { now })).toBe('away');
+    expect(formatLastSeen({ status: 'offline', last_seen: null }, { now })).toBe('offline');
+    expect(formatLastSeen(ago(0), { now, locale: 'en' })).toBe('last seen now');
+    expect(formatLastSeen(ago(12_000), { now, locale: 'en' })).toBe('last seen 12 seconds ago');
+    expect(formatLastSeen(ago(5 * 60_000 + 10_000), { now, locale: 'en' })).toBe('last seen 5 minutes ago');
+    expect(formatLastSeen(ago(26 * 3600_000), { now, locale: 'en' })).toBe('last seen yesterday');
+    expect(formatLastSeen(ago(-5_000), { now, locale: 'en' })).toBe('last seen now');
+  });
+});
+
+describe('PresenceStore', () => {
+  it('reports only changes, and a snapshot re-syncs and drops users no longer visible', () => {
+    const store = new PresenceStore();
+    expect(store.applySnapshot([{ user_id: 1, status: 'online', last_seen: 'a' }])).toHaveLength(1);
+    expect(store.applyStatus({ user_id: 1, status: 'online', last_seen: 'a' })).toBeNull();
+    const changes = store.applySnapshot([{ user_id: 2, status: 'away', last_seen: 'b' }]);
+    expect(changes).toEqual([{ user_id: 2, status: 'away', last_seen: 'b', previous: null }]);
+    expect(store.get(1)).toBeUndefined();
+  });
+
+  it('tracks typing per conversation and clears it on a drop', () => {
+    const store = new PresenceStore();
+    expect(store.applyTyping({ user_id: 1, conversation_id: 9, is_typing: true })).not.toBeNull();
+    expect(store.applyTyping({ user_id: 1, conversation_id: 9, is_typing: true })).toBeNull();
+    expect(store.typingIn(9)).toEqual([1]);
+    expect(store.clearTyping()).toEqual([{ user_id: 1, conversation_id: 9, is_typing: false }]);
+    expect(store.typingIn(9)).toEqual([]);
+  });
+});
+
+describe('parseServerMessage', () => {
+  it('keeps well-formed frames and ignores unknown or broken ones', () => {
+    expect(
+      parseServerMessage('{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"x":1}'),
+    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null });
+    expect(parseServerMessage('{"type":"presence.future"}')).toBeNull();
+    expect(parseServerMessage('not json')).toBeNull();
+    expect(
+      parseServerMessage('{"type":"presence.typing","user_id":1,"conversation_id":0,"is_typing":true}'),
+    ).toBeNull();
+  });
+});
+
+describe('userIdFromToken', () => {
+  it('reads sub without verifying', () => {
+    const payload = btoa(JSON.stringify({ sub: '42', exp: 1 })).replace(/=+$/, '');
+    expect(userIdFromToken(`e30.${payload}.sig`)).toBe(42);
+    expect(userIdFromToken('garbage')).toBeNull();
+  });
+});

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '@presence/server';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemo } from '../build.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
+/** Short, so the "offline after the grace" scenario is quick; long enough to tell apart from "at once". */
+const GRACE_MS = 1500;
+const IDLE_MS = 1500;
+
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+const hasChromium = existsSync(CHROMIUM);
+// Outside CI a machine without Chromium skips with one line; under CI a missing browser must fail the run.
+if (!hasChromium && !inCi)
+  console.log(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+interface Demo {
+  users: Array<{ user_id: number; username: string }>;
+  conversations: Array<{ conversation_id: number; participant_ids: number[] }>;
+}
+
+type DemoUser = Demo['users'][number];
+
+describe.skipIf(!hasChromium && !inCi)('demo app in Chromium', () => {
+  let browser: Browser;
+  let server: Server;
+  /** The user whose window watches; each test has its own other user, so no test sees another's leftovers. */
+  let viewer: DemoUser;
+  let others: DemoUser[];
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    const [, launched, started] = await Promise.all([
+      buildDemo().then(() => mkdir(ARTIFACTS, { recursive: true })),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      startServer({
+        port: 0,
+        udpPort: 0,
+        demo: true,
+        dataDir: 'memory://',
+        disconnectGraceMs: GRACE_MS,
+        logLevel: 'silent',
+      }),
+    ]);
+    browser = launched;
+    server = started;
+    const demo = (await (await fetch(`${server.httpUrl}/api/dev/demo`)).json()) as Demo;
+    const ids = demo.conversations[0]?.participant_ids ?? [];
+    const participants = demo.users.filter((u) => ids.includes(u.user_id));
+    const [first, ...rest] = participants;
+    if (!first || rest.length < 4) throw new Error('the demo conversation needs five participants');
+    viewer = first;
+    others = rest;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  /** The other user of test number `n`. */
+  const other = (n: number): DemoUser => {
+    const user = others[n];
+    if (!user) throw new Error(`no demo user #${n}`);
+    return user;
+  };
+
+  /** A fresh browser profile signed in as `userId`, with the contact list rendered. */
+  async function open(userId: number, query = ''): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/?user=${userId}${query}`);
+    await page.locator('#contacts li').first().waitFor();
+    return page;
+  }
+
+  const contactRow = (page: Page, userId: number, status: string) =>
+    page.locator(`#contacts li[data-user-id="${userId}"][data-status="${status}"]`);
+
+  const screenshot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  it('lets a user be picked with the keyboard, and A sees B come online', async () => {
+    const bob = other(0);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const a = await context.newPage();
+    await a.goto(server.httpUrl);
+    const choice = a.getByRole('button', { name: viewer.username, exact: true });
+    await choice.focus();
+    await a.keyboard.press('Enter');
+    await contactRow(a, bob.user_id, 'offline').waitFor();
+
+    await open(bob.user_id);
+    await contactRow(a, bob.user_id, 'online').waitFor();
+    expect(await contactRow(a, bob.user_id, 'online').locator('.seen').textContent()).toBe('online');
+    await screenshot(a, 'a-sees-b-online');
+  });
+
+  it('shows "B is typing…" within a second and clears it when B sends', async () => {
+    const bob = other(1);
+    const a = await open(viewer.user_id);
+    const b = await open(bob.user_id);
+    await contactRow(a, bob.user_id, 'online').waitFor();
+
+    const indicator = a.locator('#typing');
+    await b.getByRole('textbox', { name: 'Message' }).pressSequentially('hello');
+    await indicator.filter({ hasText: `${bob.username} is typing…` }).waitFor({ timeout: 1000 });
+    await screenshot(a, 'a-sees-b-typing');
+
+    await b.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await indicator.filter({ hasText: /^$/ }).waitFor({ timeout: 1000 });
+    expect(await b.locator('#messages li').last().textContent()).toBe(`${bob.username}: hello`);
+    await screenshot(a, 'a-sees-typing-cleared');
+  });
+
+  it('shows B away after B is idle', async () => {
+    const bob = other(2);
+    const a = await open(viewer.user_id);
+    await open(bob.user_id, `&idle=${IDLE_MS}`);
+    await contactRow(a, bob.user_id, 'away').waitFor();
+    expect(await contactRow(a, bob.user_id, 'away').locator('.seen').textContent()).toBe('away');
+    await screenshot(a, 'a-sees-b-away');
+  });
+
+  it('shows B offline with a ticking "last seen" once the grace after closing has passed', async () => {
+    const bob = other(3);
+    const a = await open(viewer.user_id);
+    const b = await open(bob.user_id);
+    await contactRow(a, bob.user_id, 'online').waitFor();
+
+    const closedAt = Date.now();
+    await b.context().close();
+    await contactRow(a, bob.user_id, 'offline').waitFor();
+    // A lower bound only: the server must have waited for the grace instead of flipping at once.
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+    await expect
+      .poll(() => contactRow(a, bob.user_id, 'offline').locator('.seen').textContent())
+      .toMatch(/^last seen \d+ seconds? ago$|^last seen now$/);
+    await screenshot(a, 'a-sees-b-offline');
+  });
+});
