@@ -57,6 +57,11 @@ export class HeartbeatLoop {
     this.#timer = undefined;
   }
 
+  /** Changes the status without sending it (it went over the WebSocket); later beats carry it. */
+  remember(status: PresenceStatus): void {
+    this.#status = status;
+  }
+
   /** Changes the status and sends it now. */
   setStatus(status: PresenceStatus): Promise<HeartbeatResult> {
     this.#status = status;

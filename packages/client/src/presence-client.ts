@@ -236,8 +236,16 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   }
 
   #applyStatus(): Promise<HeartbeatResult | null> {
-    if (!this.#active || !this.#heartbeat) return Promise.resolve(null);
-    return this.#heartbeat.setStatus(this.status);
+    if (!this.#active) return Promise.resolve(null);
+    const status = this.status;
+    // Over an open socket the status travels as a frame: an `away` heartbeat would keep the user present for
+    // the whole PRESENCE_TIMEOUT_MS after the tab closes, instead of the short disconnect grace.
+    if ((status === 'online' || status === 'away') && this.#send({ type: 'presence.status.set', status })) {
+      this.#heartbeat?.remember(status);
+      return Promise.resolve('sent');
+    }
+    if (!this.#heartbeat) return Promise.resolve(null);
+    return this.#heartbeat.setStatus(status);
   }
 
   async #getToken(fresh: boolean): Promise<string> {

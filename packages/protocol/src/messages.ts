@@ -39,7 +39,16 @@ export interface TypingStopMessage {
   conversation_id: number;
 }
 
-export type ClientMessage = TypingStartMessage | TypingStopMessage;
+/**
+ * Sets this user's status over the open connection (idle detection, "be right back"). Unlike an `away`
+ * heartbeat it does not extend presence past the connection: closing it still means offline after the grace.
+ */
+export interface StatusSetMessage {
+  type: 'presence.status.set';
+  status: 'online' | 'away';
+}
+
+export type ClientMessage = TypingStartMessage | TypingStopMessage | StatusSetMessage;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -60,9 +69,17 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return { ok: false, message: 'frame must be a JSON object' };
   }
-  const { type, conversation_id } = data as Record<string, unknown>;
+  const { type, conversation_id, status } = data as Record<string, unknown>;
+  if (type === 'presence.status.set') {
+    if (status !== 'online' && status !== 'away')
+      return { ok: false, message: 'status must be online or away' };
+    return { ok: true, value: { type, status } };
+  }
   if (type !== 'presence.typing.start' && type !== 'presence.typing.stop') {
-    return { ok: false, message: 'unknown type; expected presence.typing.start or presence.typing.stop' };
+    return {
+      ok: false,
+      message: 'unknown type; expected presence.typing.start, presence.typing.stop or presence.status.set',
+    };
   }
   if (!isId(conversation_id)) {
     return { ok: false, message: 'conversation_id must be a positive integer' };

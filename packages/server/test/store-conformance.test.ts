@@ -87,6 +87,20 @@ for (const backend of await storeBackends()) {
       });
     });
 
+    it('sets a status over a socket without making it a heartbeat', async () => {
+      const store = await open();
+      await store.connect(30, T);
+      expect((await store.setStatus(30, 'away', T + 1_000)).transition).toEqual({
+        userId: 30,
+        status: 'away',
+        previous: 'online',
+        lastSeen: T + 1_000,
+      });
+      expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
+      expect((await store.disconnect(30, T + 3_000)).deadline).toBe(T + 8_000);
+      expect((await store.expire(30, T + 8_000)).transition).toMatchObject({ status: 'offline', previous: 'away' });
+    });
+
     it('cancels the offline on a reconnect within the grace: no transition either way', async () => {
       const store = await open();
       await store.connect(5, T);

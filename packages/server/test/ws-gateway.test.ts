@@ -143,6 +143,22 @@ describe('WebSocket gateway (contract section 8)', () => {
     expect(outsider.received.filter((m) => m.type === 'presence.typing')).toEqual([]);
   });
 
+  it('sets away over the socket without a heartbeat: closing still means offline after the grace', async () => {
+    await befriend(server, 40, 41);
+    const watcher = await connect(40);
+    await watcher.next('presence.snapshot');
+    const user = await connect(41);
+    await user.next('presence.snapshot');
+    await watcher.next('presence.status', (m) => m.user_id === 41 && m.status === 'online');
+    user.send({ type: 'presence.status.set', status: 'away' });
+    expect(await watcher.next('presence.status', (m) => m.user_id === 41)).toMatchObject({ status: 'away' });
+    user.send({ type: 'presence.status.set', status: 'offline' });
+    expect((await user.next('error')).code).toBe('bad_frame');
+    await user.close();
+    const offline = await watcher.next('presence.status', (m) => m.user_id === 41, 3_000);
+    expect(offline.status).toBe('offline');
+  });
+
   it('answers typing by a non-participant with an error frame and keeps the connection', async () => {
     const carol = await connect(3);
     await carol.next('presence.snapshot');

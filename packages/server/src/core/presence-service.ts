@@ -165,6 +165,12 @@ export class PresenceService {
     if (transition) this.announce(transition, null);
   }
 
+  /** A status chosen over an open WebSocket: a change of status, but no heartbeat (presence still ends with the socket). */
+  async setStatus(userId: UserId, status: 'online' | 'away'): Promise<void> {
+    const { transition } = await this.store.setStatus(userId, status, this.clock());
+    if (transition) this.announce(transition, null);
+  }
+
   /** A WebSocket of this process closed: offline after the grace unless something else keeps the user live. */
   async disconnect(userId: UserId): Promise<void> {
     const left = (this.sockets.get(userId) ?? 1) - 1;

@@ -87,6 +87,20 @@ export function connect(state: UserState, at: number): UserState {
   };
 }
 
+/**
+ * A status chosen over an open WebSocket (online or away). It is socket activity, not a heartbeat: presence
+ * still ends with the last socket, after the grace. It also lifts an offline hold, as a new socket would.
+ */
+export function setStatus(state: UserState, status: 'online' | 'away', at: number): UserState {
+  return {
+    ...state,
+    status,
+    lastSeen: later(state.lastSeen, at),
+    lastSocket: later(state.lastSocket, at),
+    held: false,
+  };
+}
+
 /** A WebSocket closed. Never a transition by itself: offline comes from `expire` after the grace. */
 export function disconnect(state: UserState, at: number): UserState {
   return {

@@ -65,6 +65,13 @@ export class MemoryStore implements PresenceStore {
     return { transition: transitionOf(userId, before, after) };
   }
 
+  async setStatus(userId: UserId, status: 'online' | 'away', at: number) {
+    const before = this.state(userId);
+    const after = rules.setStatus(before, status, at);
+    this.save(userId, after, at);
+    return { transition: transitionOf(userId, before, after) };
+  }
+
   async disconnect(userId: UserId, at: number) {
     const after = rules.disconnect(this.state(userId), at);
     this.save(userId, after, at);

@@ -90,6 +90,19 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[1])
 return { prev, status, n2s(s.last_seen) }`;
 
+/** KEYS: user hash, online zset. ARGV: uid, status, at, ttl s. */
+export const SET_STATUS = `
+local prev = redis.call('HGET', KEYS[1], 'status') or 'offline'
+local at = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'last_seen', 'ws')
+local seen, ws = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+if at > seen then seen = at end
+if at > ws then ws = at end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'last_seen', string.format('%d', seen), 'ws', string.format('%d', ws), 'held', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[1])
+return { prev, string.format('%d', seen) }`;
+
 /** KEYS: user hash, online zset. ARGV: uid, at, process, ttl s, prefix, timeout, grace. */
 export const DISCONNECT = `${PRELUDE}
 local s = load(KEYS[1], ARGV[5])

@@ -32,6 +32,7 @@ const COMMANDS = {
   presenceHeartbeat: [2, scripts.HEARTBEAT],
   presenceConnect: [2, scripts.CONNECT],
   presenceDisconnect: [2, scripts.DISCONNECT],
+  presenceSetStatus: [2, scripts.SET_STATUS],
   presenceTouch: [2, scripts.TOUCH],
   presenceExpire: [2, scripts.EXPIRE],
   presenceFill: [1, scripts.FILL],
@@ -150,6 +151,20 @@ export class RedisStore implements PresenceStore {
       this.options.ttlSeconds,
       this.prefix,
     )) as [PresenceStatus, PresenceStatus, string];
+    const transition: Transition | null =
+      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
+    return { transition };
+  }
+
+  async setStatus(userId: UserId, status: 'online' | 'away', at: number) {
+    const [previous, lastSeen] = (await this.cmd.presenceSetStatus(
+      this.userKey(userId),
+      this.online,
+      userId,
+      status,
+      at,
+      this.options.ttlSeconds,
+    )) as [PresenceStatus, string];
     const transition: Transition | null =
       previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
     return { transition };

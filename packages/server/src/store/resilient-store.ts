@@ -91,6 +91,8 @@ export class ResilientStore implements PresenceStore {
 
   heartbeat: PresenceStore['heartbeat'] = (inputs) => this.run((s) => s.heartbeat(inputs));
   connect: PresenceStore['connect'] = (userId, at) => this.run((s) => s.connect(userId, at));
+  setStatus: PresenceStore['setStatus'] = (userId, status, at) =>
+    this.run((s) => s.setStatus(userId, status, at));
   disconnect: PresenceStore['disconnect'] = (userId, at) => this.run((s) => s.disconnect(userId, at));
   touch: PresenceStore['touch'] = (userIds, at) => this.run((s) => s.touch(userIds, at));
   expire: PresenceStore['expire'] = (userId, at) => this.run((s) => s.expire(userId, at));

@@ -154,17 +154,21 @@ export class WsGateway {
       : parseClientMessage(data.toString('utf8'));
     if (!parsed.ok) return this.badFrame(connection, 'BAD_FRAME', parsed.message);
     const { service, logger } = this.options;
-    const { type, conversation_id } = parsed.value;
-    const action =
-      type === 'presence.typing.start'
-        ? service.startTyping(connection.userId, conversation_id)
-        : service.stopTyping(connection.userId, conversation_id);
+    const message = parsed.value;
+    let action: Promise<boolean>;
+    if (message.type === 'presence.status.set') {
+      action = service.setStatus(connection.userId, message.status).then(() => true);
+    } else if (message.type === 'presence.typing.start') {
+      action = service.startTyping(connection.userId, message.conversation_id);
+    } else {
+      action = service.stopTyping(connection.userId, message.conversation_id);
+    }
     action.then(
       (allowed) => {
         if (!allowed) this.badFrame(connection, 'FORBIDDEN', 'not a participant of that conversation');
       },
       (error) => {
-        logger.error({ err: error, userId: connection.userId }, 'typing failed');
+        logger.error({ err: error, userId: connection.userId, type: message.type }, 'client frame failed');
         this.sendError(connection, 'INTERNAL', 'internal error');
       },
     );
