@@ -98,7 +98,10 @@ for (const backend of await storeBackends()) {
       });
       expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
       expect((await store.disconnect(30, T + 3_000)).deadline).toBe(T + 8_000);
-      expect((await store.expire(30, T + 8_000)).transition).toMatchObject({ status: 'offline', previous: 'away' });
+      expect((await store.expire(30, T + 8_000)).transition).toMatchObject({
+        status: 'offline',
+        previous: 'away',
+      });
     });
 
     it('cancels the offline on a reconnect within the grace: no transition either way', async () => {
