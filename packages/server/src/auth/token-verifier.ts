@@ -11,6 +11,8 @@ export interface TokenVerdict {
  */
 export class TokenVerifier {
   private readonly verdicts = new Map<string, { verdict: TokenVerdict | null; until: number }>();
+  /** Verifications under way: a burst of packets with one new token costs one HMAC, not one each. */
+  private readonly pending = new Map<string, Promise<TokenVerdict | null>>();
 
   constructor(
     private readonly key: TokenKey,
@@ -34,10 +36,18 @@ export class TokenVerifier {
   async verify(token: string): Promise<TokenVerdict | null> {
     const known = this.cached(token);
     if (known !== undefined) return known;
-    const verdict = await verifyUserToken(this.key, token);
-    if (this.verdicts.size >= this.maxEntries) this.verdicts.clear();
-    const until = verdict ? verdict.expiresAt : this.clock() + this.negativeTtlMs;
-    this.verdicts.set(token, { verdict, until });
+    let pending = this.pending.get(token);
+    if (pending === undefined) {
+      pending = verifyUserToken(this.key, token).then((verdict) => {
+        if (this.verdicts.size >= this.maxEntries) this.verdicts.clear();
+        const until = verdict ? verdict.expiresAt : this.clock() + this.negativeTtlMs;
+        this.verdicts.set(token, { verdict, until });
+        return verdict;
+      });
+      this.pending.set(token, pending);
+      pending.finally(() => this.pending.delete(token)).catch(() => {});
+    }
+    const verdict = await pending;
     return verdict !== null && verdict.expiresAt > this.clock() ? verdict : null;
   }
 }
