@@ -64,6 +64,17 @@ for (const backend of await databaseBackends()) {
       expect(await repo.subscribers(21)).toEqual([]);
     });
 
+    it('answers visible(u) and participants for many keys in one query, the same as one by one', async () => {
+      const many = await repo.subscribersMany([1, 10, 13, 20, 424242]);
+      for (const id of [1, 10, 13, 20])
+        expect(sorted(many.get(id) ?? [])).toEqual(sorted(await repo.subscribers(id)));
+      expect(many.get(424242)).toEqual([]);
+      const parts = await repo.participantsMany([101, 200, 999]);
+      expect(sorted(parts.get(101) ?? [])).toEqual(await repo.conversationParticipants(101));
+      expect(sorted(parts.get(200) ?? [])).toEqual([20, 22]);
+      expect(parts.get(999)).toEqual([]);
+    });
+
     it('counts a pair once when they are both friends and in a conversation', async () => {
       await repo.follow(30, 31);
       await repo.follow(31, 30);

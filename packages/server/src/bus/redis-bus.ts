@@ -18,6 +18,8 @@ interface Envelope {
 export class RedisBus implements Bus {
   private readonly local = new LocalBus();
   private readonly origin = randomUUID();
+  /** How this process's own envelopes begin: they are recognised without parsing them. */
+  private readonly ownPrefix = `{"o":"${this.origin}"`;
   private readonly channel: string;
   /** Publishes that failed (Redis down); exposed as a metric. */
   failedPublishes = 0;
@@ -41,6 +43,7 @@ export class RedisBus implements Bus {
   }
 
   private receive(message: string): void {
+    if (message.startsWith(this.ownPrefix)) return;
     let envelope: Envelope;
     try {
       envelope = JSON.parse(message) as Envelope;

@@ -12,8 +12,8 @@ import type { Clock, ConversationId, PresenceRecord, Transition, UserId } from '
 /** What the service needs of the durable store (the PresenceRepository). */
 export interface PresenceDurable {
   ensureUsers(ids: readonly UserId[]): Promise<void>;
-  subscribers(userId: UserId): Promise<UserId[]>;
-  conversationParticipants(conversationId: ConversationId): Promise<UserId[]>;
+  subscribersMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>>;
+  participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>>;
   getPresences(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>>;
   upsertPresences(records: readonly PresenceRecord[]): Promise<void>;
   upsertUser(id: UserId, username: string | null): Promise<void>;
@@ -38,6 +38,9 @@ export interface PresenceServiceOptions {
 export type HeartbeatResult =
   | { accepted: true; presence: UserPresence }
   | { accepted: false; retryAfterMs: number };
+
+/** What one heartbeat of a batch came to (the UDP path needs no more). */
+export type BatchHeartbeatResult = { accepted: true; at: number } | { accepted: false; retryAfterMs: number };
 
 export interface ServiceEvents {
   transition: [Transition];
@@ -95,8 +98,8 @@ export class PresenceService {
     this.deadlines = new DeadlineWheel(resolution);
     this.typingDeadlines = new DeadlineWheel(resolution);
     const cache = { maxEntries: 200_000, ttlMs: 300_000, clock: this.clock };
-    this.visible = new SetCache((id) => this.durable.subscribers(id), cache);
-    this.participants = new SetCache((id) => this.durable.conversationParticipants(id), cache);
+    this.visible = new SetCache((ids) => this.durable.subscribersMany(ids), cache);
+    this.participants = new SetCache((ids) => this.durable.participantsMany(ids), cache);
     this.writer = new PresenceWriter(this.durable, (error) => this.onError(error, 'write-through'));
     this.unsubscribeGraph = this.bus.subscribe(GRAPH_GROUP, (payload) => this.onGraphChange(payload));
   }
@@ -130,26 +133,28 @@ export class PresenceService {
    * One heartbeat (HTTP). An unchanged heartbeat sooner than the minimum interval is refused with the wait.
    */
   async heartbeat(userId: UserId, status: PresenceStatus = 'online'): Promise<HeartbeatResult> {
-    const [result] = await this.heartbeats([{ userId, status }]);
-    return result as HeartbeatResult;
+    const [result] = (await this.heartbeats([{ userId, status }])) as [BatchHeartbeatResult];
+    if (!result.accepted) return result;
+    return { accepted: true, presence: { user_id: userId, status, last_seen: iso(result.at) } };
   }
 
   /** Many heartbeats in one store round trip (the UDP path batches here). */
   async heartbeats(
     inputs: ReadonlyArray<{ userId: UserId; status: PresenceStatus }>,
-  ): Promise<HeartbeatResult[]> {
+  ): Promise<BatchHeartbeatResult[]> {
     await this.ensureUsers([...new Set(inputs.map((i) => i.userId))]);
     const at = this.clock();
     const outcomes = await this.store.heartbeat(inputs.map(({ userId, status }) => ({ userId, status, at })));
     let accepted = 0;
-    const results = outcomes.map((outcome, i): HeartbeatResult => {
-      const { userId, status } = inputs[i] as { userId: UserId; status: PresenceStatus };
+    const accept: BatchHeartbeatResult = { accepted: true, at };
+    const results = outcomes.map((outcome, i): BatchHeartbeatResult => {
       if (!outcome.accepted) return outcome;
+      const { userId } = inputs[i] as { userId: UserId };
       accepted += 1;
       if (outcome.deadline === null) this.deadlines.cancel(userId);
       else this.deadlines.schedule(userId, outcome.deadline);
       if (outcome.transition) this.announce(outcome.transition, at);
-      return { accepted: true, presence: { user_id: userId, status, last_seen: iso(at) } };
+      return accept;
     });
     this.events.emit('heartbeats', accepted, inputs.length - accepted);
     return results;

@@ -6,17 +6,26 @@ interface Entry {
   version: number | undefined;
 }
 
+interface Waiting {
+  resolve: (ids: ReadonlySet<UserId>) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Caches a per-key set (visible(user), a conversation's participants): they are read on every transition and
- * change rarely. Graph writes invalidate the keys they touch on every process; the TTL only bounds how long a
- * lost invalidation could linger. Bounded in size, least recently used first out.
+ * change rarely. Misses in the same turn of the event loop are loaded together in one query, so a thousand
+ * users coming online at once cost one round trip, not a thousand. Graph writes invalidate the keys they touch
+ * on every process; the TTL only bounds how long a lost invalidation could linger. Bounded in size, least
+ * recently used first out.
  */
 export class SetCache {
   private readonly entries = new Map<number, Entry>();
+  private batch = new Map<number, Waiting[]>();
+  private scheduled = false;
 
   constructor(
-    private readonly load: (key: number) => Promise<readonly number[]>,
-    private readonly options: { maxEntries: number; ttlMs: number; clock: () => number },
+    private readonly loadMany: (keys: number[]) => Promise<Map<number, readonly number[]>>,
+    private readonly options: { maxEntries: number; ttlMs: number; clock: () => number; maxBatch?: number },
   ) {}
 
   /**
@@ -34,7 +43,7 @@ export class SetCache {
       return hit.value;
     }
     const entry: Entry = {
-      value: this.load(key).then((ids) => new Set(ids)),
+      value: new Promise((resolve, reject) => this.enqueue(key, { resolve, reject })),
       loadedAt: now,
       version,
     };
@@ -49,6 +58,35 @@ export class SetCache {
       this.entries.delete(oldest);
     }
     return entry.value;
+  }
+
+  private enqueue(key: number, waiting: Waiting): void {
+    const waiters = this.batch.get(key);
+    if (waiters) waiters.push(waiting);
+    else this.batch.set(key, [waiting]);
+    if (this.batch.size >= (this.options.maxBatch ?? 2_000)) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.batch.size === 0) return;
+    const batch = this.batch;
+    this.batch = new Map();
+    this.loadMany([...batch.keys()]).then(
+      (loaded) => {
+        for (const [key, waiters] of batch) {
+          const ids = new Set(loaded.get(key) ?? []);
+          for (const waiter of waiters) waiter.resolve(ids);
+        }
+      },
+      (error) => {
+        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+      },
+    );
   }
 
   invalidate(keys: Iterable<number>): void {

@@ -137,6 +137,39 @@ export class PresenceRepository {
     return result.map((r) => toId(r.id));
   }
 
+  /** visible(u) for many users in one query: what a burst of transitions needs on a cold cache. */
+  async subscribersMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>> {
+    const found = new Map<UserId, UserId[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return found;
+    const ids = bigintArray(userIds);
+    const result = await rows(
+      this.db,
+      sql`
+      select f1.follower_id as owner, f1.followee_id as id from follows f1
+      join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
+      where f1.follower_id = any(${ids})
+      union
+      select mine.user_id, other.user_id from conversation_participants mine
+      join conversation_participants other on other.conversation_id = mine.conversation_id
+      where mine.user_id = any(${ids}) and other.user_id <> mine.user_id`,
+    );
+    for (const row of result) found.get(toId(row.owner))?.push(toId(row.id));
+    return found;
+  }
+
+  /** The participants of many conversations in one query. */
+  async participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>> {
+    const found = new Map<ConversationId, UserId[]>(conversationIds.map((id) => [id, []]));
+    if (conversationIds.length === 0) return found;
+    const result = await rows(
+      this.db,
+      sql`select conversation_id, user_id from conversation_participants
+          where conversation_id = any(${bigintArray(conversationIds)})`,
+    );
+    for (const row of result) found.get(toId(row.conversation_id))?.push(toId(row.user_id));
+    return found;
+  }
+
   async getPresence(userId: UserId): Promise<PresenceRecord | null> {
     const [row] = await rows(
       this.db,

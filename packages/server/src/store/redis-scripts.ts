@@ -52,28 +52,52 @@ local function stop_typing(prefix, uid, cid)
 end
 `;
 
-/** KEYS: user hash, online zset. ARGV: uid, claimed, at, min interval, ttl s, timeout, grace, prefix. */
-export const HEARTBEAT = `${PRELUDE}
-local s = load(KEYS[1], ARGV[8])
-local at, claimed, min = tonumber(ARGV[3]), ARGV[2], tonumber(ARGV[4])
-if claimed == s.status and s.hb then
-  local elapsed = at - s.hb
-  if elapsed < min then return { 0, n2s(min - math.max(0, elapsed)) } end
+/**
+ * Heartbeats of many users in one call (one round trip and one command to build per batch, not per user).
+ * KEYS: online zset. ARGV: prefix, at, min interval, ttl s, timeout, grace, then uid, status pairs.
+ * Returns four slots per user: {0, retry after ms, '', ''} when refused as unchanged and too soon, else
+ * {1, previous status, last_seen, deadline or ''}.
+ */
+export const HEARTBEATS = `${PRELUDE}
+local prefix, at, min = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, timeout, grace = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local out = {}
+for i = 7, #ARGV, 2 do
+  local uid, claimed = ARGV[i], ARGV[i + 1]
+  local key = prefix .. 'presence:user:' .. uid
+  local s = load(key, prefix)
+  local refused = false
+  if claimed == s.status and s.hb then
+    local elapsed = at - s.hb
+    if elapsed < min then
+      refused = true
+      out[#out + 1] = 0
+      out[#out + 1] = n2s(min - math.max(0, elapsed))
+      out[#out + 1] = ''
+      out[#out + 1] = ''
+    end
+  end
+  if not refused then
+    local prev = s.status
+    s.status = claimed
+    s.last_seen = later(s.last_seen, at)
+    s.hb = later(s.hb, at)
+    s.held = claimed == 'offline'
+    redis.call('HSET', key, 'status', claimed, 'last_seen', n2s(s.last_seen), 'hb', n2s(s.hb), 'held', s.held and '1' or '0')
+    redis.call('EXPIRE', key, ttl)
+    if claimed == 'offline' then
+      redis.call('ZREM', KEYS[1], uid)
+    else
+      redis.call('ZADD', KEYS[1], 'GT', ARGV[2], uid)
+    end
+    local d = deadline(s, timeout, grace)
+    out[#out + 1] = 1
+    out[#out + 1] = prev
+    out[#out + 1] = n2s(s.last_seen)
+    out[#out + 1] = d and n2s(d) or ''
+  end
 end
-local prev = s.status
-s.status = claimed
-s.last_seen = later(s.last_seen, at)
-s.hb = later(s.hb, at)
-s.held = claimed == 'offline'
-redis.call('HSET', KEYS[1], 'status', claimed, 'last_seen', n2s(s.last_seen), 'hb', n2s(s.hb), 'held', s.held and '1' or '0')
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-if claimed == 'offline' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-else
-  redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[1])
-end
-local d = deadline(s, tonumber(ARGV[6]), tonumber(ARGV[7]))
-return { 1, prev, claimed, n2s(s.last_seen), d and n2s(d) or '' }`;
+return out`;
 
 /** KEYS: user hash, online zset. ARGV: uid, at, process, ttl s, prefix. */
 export const CONNECT = `${PRELUDE}

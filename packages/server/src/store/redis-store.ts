@@ -26,10 +26,12 @@ export interface RedisStoreOptions {
 type Reply = unknown;
 /** Longer than any cached list lives (SetCache's TTL), so a counter never restarts under a cached entry. */
 const GRAPH_VERSION_TTL_S = 3_600;
+/** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
+const HEARTBEAT_CHUNK = 200;
 const num = (value: unknown): number | null => (value === '' || value == null ? null : Number(value));
 
 const COMMANDS = {
-  presenceHeartbeat: [2, scripts.HEARTBEAT],
+  presenceHeartbeats: [1, scripts.HEARTBEATS],
   presenceConnect: [2, scripts.CONNECT],
   presenceDisconnect: [2, scripts.DISCONNECT],
   presenceSetStatus: [2, scripts.SET_STATUS],
@@ -113,32 +115,46 @@ export class RedisStore implements PresenceStore {
   async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
     if (inputs.length === 0) return [];
     const { heartbeatMinIntervalMs, presenceTimeoutMs, disconnectGraceMs } = this.rules;
+    // One script call per chunk of users that share a time; a chunk stays short so Redis is never held long.
+    const chunks: HeartbeatInput[][] = [];
+    for (const input of inputs) {
+      const last = chunks[chunks.length - 1];
+      if (last && last.length < HEARTBEAT_CHUNK && (last[0] as HeartbeatInput).at === input.at)
+        last.push(input);
+      else chunks.push([input]);
+    }
     const replies = await this.pipeline((pipe) => {
-      for (const { userId, status, at } of inputs) {
-        pipe.presenceHeartbeat(
-          this.userKey(userId),
+      for (const chunk of chunks) {
+        const args: (string | number)[] = [
           this.online,
-          userId,
-          status,
-          at,
+          this.prefix,
+          (chunk[0] as HeartbeatInput).at,
           heartbeatMinIntervalMs,
           this.options.ttlSeconds,
           presenceTimeoutMs,
           disconnectGraceMs,
-          this.prefix,
-        );
+        ];
+        for (const { userId, status } of chunk) args.push(userId, status);
+        pipe.presenceHeartbeats(...args);
       }
     });
-    return replies.map((reply, i): HeartbeatOutcome => {
-      const r = reply as [number, string, string?, string?, string?];
-      if (r[0] === 0) return { accepted: false, retryAfterMs: Number(r[1]) };
-      const previous = r[1] as PresenceStatus;
-      const status = r[2] as PresenceStatus;
-      const userId = (inputs[i] as HeartbeatInput).userId;
-      const transition: Transition | null =
-        previous === status ? null : { userId, status, previous, lastSeen: num(r[3]) };
-      return { accepted: true, transition, deadline: num(r[4]) };
+    const outcomes: HeartbeatOutcome[] = [];
+    replies.forEach((reply, c) => {
+      const flat = reply as Array<number | string>;
+      const chunk = chunks[c] as HeartbeatInput[];
+      for (let i = 0; i < chunk.length; i++) {
+        if (flat[i * 4] === 0) {
+          outcomes.push({ accepted: false, retryAfterMs: Number(flat[i * 4 + 1]) });
+          continue;
+        }
+        const { userId, status } = chunk[i] as HeartbeatInput;
+        const previous = flat[i * 4 + 1] as PresenceStatus;
+        const transition: Transition | null =
+          previous === status ? null : { userId, status, previous, lastSeen: num(flat[i * 4 + 2]) };
+        outcomes.push({ accepted: true, transition, deadline: num(flat[i * 4 + 3]) });
+      }
     });
+    return outcomes;
   }
 
   async connect(userId: UserId, at: number) {
