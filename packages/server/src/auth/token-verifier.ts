@@ -17,7 +17,8 @@ export class TokenVerifier {
   constructor(
     private readonly key: TokenKey,
     private readonly clock: () => number = Date.now,
-    private readonly maxEntries = 200_000,
+    /** Room for a million online users' tokens and their rotations (about 300 bytes each). */
+    private readonly maxEntries = 2_500_000,
     private readonly negativeTtlMs = 10_000,
   ) {}
 

@@ -133,16 +133,19 @@ export class PresenceService {
    * One heartbeat (HTTP). An unchanged heartbeat sooner than the minimum interval is refused with the wait.
    */
   async heartbeat(userId: UserId, status: PresenceStatus = 'online'): Promise<HeartbeatResult> {
+    await this.ensureUsers([userId]);
     const [result] = (await this.heartbeats([{ userId, status }])) as [BatchHeartbeatResult];
     if (!result.accepted) return result;
     return { accepted: true, presence: { user_id: userId, status, last_seen: iso(result.at) } };
   }
 
-  /** Many heartbeats in one store round trip (the UDP path batches here). */
+  /**
+   * Many heartbeats in one store round trip (the UDP path batches here). No database work waits in front of
+   * them: a first-seen user is created by the write-through of its first transition.
+   */
   async heartbeats(
     inputs: ReadonlyArray<{ userId: UserId; status: PresenceStatus }>,
   ): Promise<BatchHeartbeatResult[]> {
-    await this.ensureUsers([...new Set(inputs.map((i) => i.userId))]);
     const at = this.clock();
     const outcomes = await this.store.heartbeat(inputs.map(({ userId, status }) => ({ userId, status, at })));
     let accepted = 0;

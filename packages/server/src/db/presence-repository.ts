@@ -198,15 +198,19 @@ export class PresenceRepository {
   }
 
   /**
-   * Writes many presences in one statement. A write older than what is stored is ignored, so a bulk sync
+   * Writes many presences in one statement (creating users it has not seen). A write older than what is stored is ignored, so a bulk sync
    * that read Redis a moment before a transition cannot undo it; at an equal `last_seen`, offline wins.
    */
   async upsertPresences(records: readonly PresenceRecord[]): Promise<void> {
     if (records.length === 0) return;
+    const ids = bigintArray(records.map((r) => r.userId));
+    // Users seen for the first time are created in the same statement (their rows are checked against the
+    // foreign key at its end), so the heartbeat path never waits on a separate insert.
     await this.db.execute(sql`
+      with new_users as (insert into users (id) select unnest(${ids}) on conflict (id) do nothing)
       insert into user_presence (user_id, status, last_seen, last_heartbeat)
       select * from unnest(
-        ${bigintArray(records.map((r) => r.userId))},
+        ${ids},
         ${textArray(records.map((r) => r.status))},
         ${timestampArray(records.map((r) => r.lastSeen))},
         ${timestampArray(records.map((r) => r.lastHeartbeat))})

@@ -105,5 +105,7 @@ export async function seedGraph(db: Db, options: SeedOptions): Promise<SeedResul
     participants += convOf.length;
   }
 
+  // Fresh statistics, or the planner scans whole tables for the visibility query until autovacuum gets to it.
+  await db.execute(sql`analyze users, follows, conversations, conversation_participants`);
   return { users: n, follows, conversations: conversationCount, participants, ms: Date.now() - started };
 }

@@ -30,6 +30,9 @@ export interface GatewayOptions {
   maxBadFrames?: number;
 }
 
+/** Connections pinged per turn of the event loop. */
+const PING_SLICE = 500;
+
 interface Connection {
   socket: WebSocket;
   userId: number;
@@ -194,16 +197,23 @@ export class WsGateway {
       connection.socket.send(JSON.stringify(frame));
   }
 
+  /** Pings every connection, a slice per turn of the event loop, so ten thousand sockets never stall it. */
   private pingAll(): void {
-    for (const connection of this.connections) {
-      if (!connection.alive) {
-        this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
-        connection.socket.terminate();
-        continue;
+    const all = [...this.connections];
+    const slice = (start: number) => {
+      for (const connection of all.slice(start, start + PING_SLICE)) {
+        if (connection.socket.readyState !== connection.socket.OPEN) continue;
+        if (!connection.alive) {
+          this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
+          connection.socket.terminate();
+          continue;
+        }
+        connection.alive = false;
+        connection.socket.ping();
       }
-      connection.alive = false;
-      connection.socket.ping();
-    }
+      if (start + PING_SLICE < all.length) setImmediate(() => slice(start + PING_SLICE));
+    };
+    slice(0);
   }
 
   /** Closes every connection with 1001 (going away): clients reconnect, to another process if there is one. */
