@@ -26,7 +26,7 @@ export function tokenSigner(secret, ttlSeconds) {
  * @param {string} secret
  */
 export async function selfCheck(secret) {
-  const { tokenKey, verifyUserToken } = await import('../packages/server/dist/auth/tokens.js');
-  const verdict = await verifyUserToken(tokenKey(secret), tokenSigner(secret, 60)(7));
+  const { tokenKey, createUserTokenVerifier } = await import('../packages/server/dist/auth/tokens.js');
+  const verdict = createUserTokenVerifier(tokenKey(secret))(tokenSigner(secret, 60)(7));
   if (verdict?.userId !== 7) throw new Error('bench tokens are not accepted by the server verifier');
 }

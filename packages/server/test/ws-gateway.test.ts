@@ -202,6 +202,13 @@ describe('WebSocket gateway (contract section 8)', () => {
     expect(await client.waitClose()).toBe(1009);
   });
 
+  it('closes a connection with 4001 when its token expires', async () => {
+    const token = await server.mintToken(63, 1);
+    const socket = new WebSocket(`${server.wsUrl}?token=${token}`);
+    const [code] = (await once(socket, 'close')) as [number];
+    expect(code).toBe(4001);
+  });
+
   it('counts open connections in /metrics', async () => {
     const before = await api(server, 'GET', '/metrics');
     const open = Number(/presence_ws_connections (\d+)/.exec(before.body)?.[1]);

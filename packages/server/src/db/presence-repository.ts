@@ -227,13 +227,4 @@ export class PresenceRepository {
   async markAllOffline(): Promise<void> {
     await this.db.execute(sql`update user_presence set status = 'offline' where status <> 'offline'`);
   }
-
-  /** Users the database believes are not offline: the starting point for recovery after a crash. */
-  async notOffline(): Promise<PresenceRecord[]> {
-    const result = await rows(
-      this.db,
-      sql`select user_id, status, last_seen, last_heartbeat from user_presence where status <> 'offline'`,
-    );
-    return result.map(toRecord);
-  }
 }

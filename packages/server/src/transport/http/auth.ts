@@ -15,7 +15,7 @@ export function bearer(request: FastifyRequest): string | null {
 export async function authenticate(request: FastifyRequest, verifier: TokenVerifier): Promise<number> {
   const token = bearer(request);
   if (token === null) throw new HttpError('UNAUTHORIZED', 'missing bearer token');
-  const verdict = await verifier.verify(token);
+  const verdict = verifier.verify(token);
   if (verdict === null) throw new HttpError('UNAUTHORIZED', 'invalid or expired token');
   return verdict.userId;
 }

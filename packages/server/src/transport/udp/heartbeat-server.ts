@@ -80,15 +80,7 @@ export class UdpHeartbeatServer {
     const now = this.clock();
     if (Math.abs(packet.timestamp * 1000 - now) > this.options.presenceTimeoutMs)
       return this.drop('stale_timestamp');
-    const cached = this.options.verifier.cached(packet.token);
-    if (cached === undefined) {
-      this.options.verifier.verify(packet.token).then(
-        (verdict) => this.admit(verdict, packet.user_id, packet.status ?? 'online'),
-        () => this.drop('bad_token'),
-      );
-      return;
-    }
-    this.admit(cached, packet.user_id, packet.status ?? 'online');
+    this.admit(this.options.verifier.verify(packet.token), packet.user_id, packet.status ?? 'online');
   }
 
   private admit(

@@ -30,6 +30,8 @@ export interface GatewayOptions {
   maxBadFrames?: number;
 }
 
+/** Longest delay a Node timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Connections pinged per turn of the event loop. */
 const PING_SLICE = 500;
 
@@ -77,17 +79,12 @@ export class WsGateway {
     const header = request.headers.authorization;
     const token = url.searchParams.get('token') ?? (header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] || null);
     if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'missing token');
-    this.options.verifier.verify(token).then(
-      (verdict) => {
-        if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
-        if (socket.destroyed) return;
-        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, verdict.userId));
-      },
-      () => refuse(socket, 500, 'INTERNAL', 'internal error'),
-    );
+    const verdict = this.options.verifier.verify(token);
+    if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, verdict.userId, verdict.expiresAt));
   }
 
-  private accept(socket: WebSocket, userId: number): void {
+  private accept(socket: WebSocket, userId: number, expiresAt: number): void {
     const { service, bus, metrics, logger } = this.options;
     const connection: Connection = { socket, userId, alive: true, badFrames: 0, badSince: Date.now() };
     this.connections.add(connection);
@@ -103,6 +100,14 @@ export class WsGateway {
     let closed = false;
     const connected = service.connect(userId);
 
+    // The token's validity is the connection's: at its expiry the client must come back with a fresh one.
+    const untilExpiry = expiresAt - Date.now();
+    const expiry =
+      untilExpiry < MAX_TIMER_MS
+        ? setTimeout(() => socket.close(CloseCodes.TOKEN_EXPIRED, 'token expired'), Math.max(0, untilExpiry))
+        : undefined;
+    expiry?.unref();
+
     socket.on('pong', () => {
       connection.alive = true;
     });
@@ -110,6 +115,7 @@ export class WsGateway {
     socket.on('error', () => {});
     socket.on('close', () => {
       closed = true;
+      clearTimeout(expiry);
       unsubscribe();
       this.connections.delete(connection);
       metrics.wsConnections.dec();
