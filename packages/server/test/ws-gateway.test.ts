@@ -71,6 +71,28 @@ describe('WebSocket gateway (contract section 8)', () => {
     });
   });
 
+  it('limits the snapshot to the 1000 most recently seen of visible(me)', async () => {
+    const others = Array.from({ length: 1_100 }, (_, i) => 10_000 + i);
+    await graph(server, 'PUT', 'conversations/77', { participant_ids: [9_000, ...others] });
+    const recent = others.slice(-3);
+    for (const userId of recent) {
+      expect(
+        (await api(server, 'POST', '/api/presence/heartbeat/', { token: await server.mintToken(userId) }))
+          .status,
+      ).toBe(200);
+    }
+    const client = await connect(9_000);
+    const snapshot = await client.next('presence.snapshot');
+    expect(snapshot.users).toHaveLength(1_000);
+    expect(
+      snapshot.users
+        .slice(0, 3)
+        .map((u) => u.user_id)
+        .sort(),
+    ).toEqual(recent);
+    expect(snapshot.users[0]?.status).toBe('online');
+  });
+
   it('does not tell a stranger anything', async () => {
     await befriend(server, 20, 21);
     const stranger = await connect(99);
