@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect as connectTcp } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { RunningServer } from '../src/app.js';
@@ -37,6 +38,21 @@ describe('WebSocket gateway (contract section 8)', () => {
       expect(response.statusCode).toBe(401);
       socket.terminate();
     }
+  });
+
+  it('answers a malformed upgrade target with 400 and stays up', async () => {
+    const socket = connectTcp(server.port, '127.0.0.1');
+    socket.write(
+      'GET //[x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect((await api(server, 'GET', '/healthz')).status).toBe(200);
   });
 
   it('accepts the token in the Authorization header too', async () => {

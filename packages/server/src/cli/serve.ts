@@ -25,6 +25,8 @@ export async function serve(config: Config): Promise<void> {
       ].join('\n'),
     );
   }
+  // A promise rejected with nobody to handle it is a bug to fix, not a reason to drop every connection.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -73,7 +73,12 @@ export class WsGateway {
   /** The HTTP server's 'upgrade' handler. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(socket, 400, 'BAD_REQUEST', 'bad request target');
+    }
     if (url.pathname !== WS_PATH && url.pathname !== `${WS_PATH}/`)
       return refuse(socket, 404, 'NOT_FOUND', 'not found');
     const header = request.headers.authorization;
@@ -233,7 +238,8 @@ export class WsGateway {
 function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, message: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: ErrorCodes[name].code, message } });
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Internal Server Error';
+  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' };
+  const reason = reasons[status] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
