@@ -4,7 +4,7 @@ import type { RunningServer } from '../src/app.js';
 import { startServer } from '../src/app.js';
 import { freePort, OwnRedis } from './support/processes.js';
 import { AUTH_SECRET, api, befriend, SERVICE_KEY, TestClient } from './support/server.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './support/services.js';
+import { createTestDatabase, hasPostgres, PG_ADMIN_URL, type TestDatabase } from './support/services.js';
 
 const available = await hasPostgres();
 
@@ -30,10 +30,12 @@ describe.skipIf(!available)('degraded mode: Redis stops and comes back', () => {
       heartbeatMinIntervalMs: 100,
     });
     db = new pg.Client({ connectionString: database.url });
+    // The last test terminates every connection to this database, this one included.
+    db.on('error', () => {});
     await db.connect();
   });
   afterAll(async () => {
-    await db.end();
+    await db.end().catch(() => {});
     await server.close();
     await redis.stop();
     await database.drop();
@@ -81,5 +83,23 @@ describe.skipIf(!available)('degraded mode: Redis stops and comes back', () => {
     const t2 = await server.mintToken(2);
     expect((await api(server, 'GET', '/api/presence/status/2', { token: t2 })).body.status).toBe('online');
     await watcher.close();
+  });
+
+  it('answers /readyz with 503 while PostgreSQL refuses connections, and 200 once it is back', async () => {
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    const name = new URL(database.url).pathname.slice(1);
+    try {
+      await admin.query(`alter database ${name} allow_connections false`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+      const down = await api(server, 'GET', '/readyz');
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ database: 'down' });
+      expect((await api(server, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await admin.query(`alter database ${name} allow_connections true`);
+      await admin.end();
+    }
+    await expect.poll(async () => (await api(server, 'GET', '/readyz')).status, { timeout: 5_000 }).toBe(200);
   });
 });
