@@ -17,8 +17,6 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { code: 'payload_too_large', status: 413 },
   /** An unchanged heartbeat sooner than the minimum interval; `Retry-After` says when to come back. */
   RATE_LIMITED: { code: 'rate_limited', status: 429 },
-  /** The service cannot serve now (for example the database is unreachable). */
-  UNAVAILABLE: { code: 'unavailable', status: 503 },
   /** A bug on our side; the message says nothing internal. */
   INTERNAL: { code: 'internal', status: 500 },
 } as const;

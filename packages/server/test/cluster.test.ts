@@ -34,15 +34,15 @@ describe.skipIf(!available)('several processes on one Redis and one PostgreSQL',
   const transitions: Array<Transition & { on: string }> = [];
 
   beforeAll(async () => {
-    a = await cluster.start(timing);
-    b = await cluster.start(timing);
+    // Both start at once on a fresh database: the migrations' advisory lock must keep them from colliding.
+    [a, b] = await Promise.all([cluster.start(timing), cluster.start(timing)]);
     for (const [name, server] of [
       ['a', a],
       ['b', b],
     ] as const) {
       server.service.events.on('transition', (t) => transitions.push({ ...t, on: name }));
     }
-    db = new pg.Client({ connectionString: cluster.databaseUrl });
+    db = new pg.Client({ connectionString: await cluster.databaseUrl() });
     await db.connect();
   });
   afterAll(async () => {
@@ -127,7 +127,7 @@ describe.skipIf(!available)('several processes on one Redis and one PostgreSQL',
     let doomed: ChildServer;
     beforeAll(async () => {
       doomed = await spawnServer({
-        DATABASE_URL: cluster.databaseUrl,
+        DATABASE_URL: await cluster.databaseUrl(),
         REDIS_URL: 'redis://127.0.0.1:6379',
         REDIS_KEY_PREFIX: cluster.prefix,
         AUTH_SECRET,

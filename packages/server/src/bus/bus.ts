@@ -14,9 +14,6 @@ export type BusHandler = (payload: string) => void;
 
 /** All connections of one user (every device, every process). */
 export const userGroup = (userId: number): string => `presence_user_${userId}`;
-/** A conversation's participants; addressed as their user groups so membership changes apply at once. */
-export const conversationGroup = (conversationId: number): string =>
-  `presence_conversation_${conversationId}`;
 /** Graph changes, so every process drops its cached subscriber lists. */
 export const GRAPH_GROUP = 'presence_graph';
 

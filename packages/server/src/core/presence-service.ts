@@ -45,7 +45,6 @@ export type BatchHeartbeatResult = { accepted: true; at: number } | { accepted: 
 export interface ServiceEvents {
   transition: [Transition];
   typing: [TypingMessage];
-  heartbeats: [accepted: number, rateLimited: number];
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -108,15 +107,6 @@ export class PresenceService {
     return this.store.rules;
   }
 
-  /** Users with a WebSocket on this process. */
-  get heldUsers(): number {
-    return this.sockets.size;
-  }
-
-  get pendingWrites(): number {
-    return this.writer.pending;
-  }
-
   // ---- identity -------------------------------------------------------------------------------------------
 
   /** Creates users seen for the first time (a valid token is enough to exist). */
@@ -148,18 +138,15 @@ export class PresenceService {
   ): Promise<BatchHeartbeatResult[]> {
     const at = this.clock();
     const outcomes = await this.store.heartbeat(inputs.map(({ userId, status }) => ({ userId, status, at })));
-    let accepted = 0;
     const accept: BatchHeartbeatResult = { accepted: true, at };
     const results = outcomes.map((outcome, i): BatchHeartbeatResult => {
       if (!outcome.accepted) return outcome;
       const { userId } = inputs[i] as { userId: UserId };
-      accepted += 1;
       if (outcome.deadline === null) this.deadlines.cancel(userId);
       else this.deadlines.schedule(userId, outcome.deadline);
       if (outcome.transition) this.announce(outcome.transition, at);
       return accept;
     });
-    this.events.emit('heartbeats', accepted, inputs.length - accepted);
     return results;
   }
 

@@ -24,10 +24,6 @@ export class PresenceWriter {
     private readonly retryMs = 1_000,
   ) {}
 
-  get pending(): number {
-    return this.queue.size;
-  }
-
   /** Queues records; resolves once they are written (or rejects on a failed write, while keeping them queued). */
   write(records: readonly PresenceRecord[]): Promise<void> {
     for (const record of records) this.queue.set(record.userId, newer(this.queue.get(record.userId), record));

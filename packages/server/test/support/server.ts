@@ -22,17 +22,19 @@ export function startEmbedded(options: ServerOptions = {}): Promise<RunningServe
 
 /** A cluster of server processes sharing one throw-away PostgreSQL database and one Redis key prefix. */
 export class Cluster {
-  private database: TestDatabase | null = null;
+  private database: Promise<TestDatabase> | null = null;
   readonly prefix = testPrefix();
   readonly servers: RunningServer[] = [];
 
   async start(options: ServerOptions = {}): Promise<RunningServer> {
-    this.database ??= await createTestDatabase();
+    // One database for the whole cluster, created once even when several servers start at the same time.
+    this.database ??= createTestDatabase();
+    const { url } = await this.database;
     const server = await startServer({
       port: 0,
       udpPort: 0,
       logLevel: 'silent',
-      databaseUrl: this.database.url,
+      databaseUrl: url,
       redisUrl: REDIS_URL,
       redisKeyPrefix: this.prefix,
       authSecret: AUTH_SECRET,
@@ -43,14 +45,14 @@ export class Cluster {
     return server;
   }
 
-  get databaseUrl(): string {
+  async databaseUrl(): Promise<string> {
     if (!this.database) throw new Error('no server started yet');
-    return this.database.url;
+    return (await this.database).url;
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.close()));
-    await this.database?.drop();
+    await (await this.database)?.drop();
   }
 }
 
