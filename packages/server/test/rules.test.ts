@@ -21,7 +21,7 @@ describe('liveness rules (pure, with the time passed in)', () => {
     expect(decision).toEqual({
       accepted: true,
       changed: true,
-      state: { ...OFFLINE, status: 'online', lastSeen: T, lastHeartbeat: T, held: false },
+      state: { ...OFFLINE, status: 'online', lastSeen: T, lastHeartbeat: T },
     });
   });
 
@@ -99,11 +99,11 @@ describe('liveness rules (pure, with the time passed in)', () => {
   it('an offline heartbeat holds against open sockets until a new socket or heartbeat', () => {
     const open = rules.connect(OFFLINE, T);
     const off = accepted(open, 'offline', T + 1_000);
-    expect(off).toMatchObject({ status: 'offline', held: true, connections: 1 });
+    expect(off).toMatchObject({ status: 'offline', connections: 1 });
     expect(rules.touch(off, T + 2_000)).toBe(off);
     expect(rules.deadline(off, config)).toBeNull();
-    expect(rules.connect(off, T + 3_000)).toMatchObject({ status: 'online', held: false });
-    expect(accepted(off, 'online', T + 3_000)).toMatchObject({ status: 'online', held: false });
+    expect(rules.connect(off, T + 3_000)).toMatchObject({ status: 'online' });
+    expect(accepted(off, 'online', T + 3_000)).toMatchObject({ status: 'online' });
   });
 
   it('a socket opening keeps an away status set by heartbeat', () => {

@@ -162,7 +162,6 @@ for (const backend of await storeBackends()) {
               connections: 0,
               lastSocket: null,
               lastDisconnect: null,
-              held: false,
             },
           ],
           [
@@ -174,7 +173,6 @@ for (const backend of await storeBackends()) {
               connections: 0,
               lastSocket: null,
               lastDisconnect: null,
-              held: false,
             },
           ],
         ]),

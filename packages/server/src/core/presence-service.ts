@@ -309,7 +309,6 @@ export class PresenceService {
         connections: 0,
         lastSocket: null,
         lastDisconnect: null,
-        held: false,
       });
     }
     await this.store.fill(refill).catch((error) => this.onError(error, 'refill'));
@@ -490,7 +489,7 @@ export class PresenceService {
   async shutdown(): Promise<void> {
     const now = this.clock();
     const held = [...this.sockets.keys()];
-    if (this.store.kind === 'memory') {
+    if (this.store.ephemeral) {
       const records: PresenceRecord[] = [];
       let cursor = '0';
       do {

@@ -19,8 +19,6 @@ export interface UserState {
   lastSocket: number | null;
   /** When the last WebSocket closed cleanly. */
   lastDisconnect: number | null;
-  /** Set by a heartbeat that said offline: open WebSockets do not bring the user back until a new one opens. */
-  held: boolean;
 }
 
 export interface RuleConfig {
@@ -36,7 +34,6 @@ export const OFFLINE: UserState = Object.freeze({
   connections: 0,
   lastSocket: null,
   lastDisconnect: null,
-  held: false,
 });
 
 const later = (a: number | null, b: number): number => (a === null || b > a ? b : a);
@@ -70,7 +67,6 @@ export function heartbeat(
       status: claimed,
       lastSeen: later(state.lastSeen, at),
       lastHeartbeat: later(state.lastHeartbeat, at),
-      held: claimed === 'offline',
     },
   };
 }
@@ -83,7 +79,6 @@ export function connect(state: UserState, at: number): UserState {
     connections: state.connections + 1,
     lastSeen: later(state.lastSeen, at),
     lastSocket: later(state.lastSocket, at),
-    held: false,
   };
 }
 
@@ -97,7 +92,6 @@ export function setStatus(state: UserState, status: 'online' | 'away', at: numbe
     status,
     lastSeen: later(state.lastSeen, at),
     lastSocket: later(state.lastSocket, at),
-    held: false,
   };
 }
 
@@ -145,5 +139,5 @@ export type ExpireDecision =
 export function expire(state: UserState, at: number, rules: RuleConfig): ExpireDecision {
   const due = deadline(state, rules);
   if (due === null || due > at) return { expired: false, deadline: due };
-  return { expired: true, state: { ...state, status: 'offline', held: false } };
+  return { expired: true, state: { ...state, status: 'offline' } };
 }

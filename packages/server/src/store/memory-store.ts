@@ -1,13 +1,7 @@
 import type { RuleConfig, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
-import type {
-  ExpireOutcome,
-  HeartbeatInput,
-  HeartbeatOutcome,
-  PresenceStore,
-  TypingEntry,
-} from './presence-store.js';
+import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HotStore, TypingEntry } from '../core/ports.js';
 
 function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
   if (before.status === after.status) return null;
@@ -18,8 +12,9 @@ function transitionOf(userId: UserId, before: UserState, after: UserState): Tran
  * The embedded backend: all hot state in this process's memory, for one process. It applies the pure rules
  * directly; every method runs to completion before another starts, so each decision is atomic.
  */
-export class MemoryStore implements PresenceStore {
-  readonly kind = 'memory' as const;
+export class MemoryStore implements HotStore {
+  readonly ephemeral = true;
+  readonly degraded = false;
   private readonly users = new Map<UserId, UserState>();
   /** Users not offline, with their last liveness signal (the sorted set of the Redis backend). */
   private readonly online = new Map<UserId, number>();

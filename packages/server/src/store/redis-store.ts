@@ -1,14 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import type { PresenceStatus } from '@presence/protocol';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import type {
+  BackendHealth,
   ExpireOutcome,
   HeartbeatInput,
   HeartbeatOutcome,
-  PresenceStore,
+  HotStore,
+  Restorable,
   TypingEntry,
-} from './presence-store.js';
+} from '../core/ports.js';
 import * as scripts from './redis-scripts.js';
 
 export interface RedisStoreOptions {
@@ -51,8 +54,9 @@ type Scripted = { [K in CommandName]: (...args: (string | number)[]) => Promise<
  * Hot state in Redis under the contract's keys (section 9). Every decision is one Lua script, so it is atomic
  * however many processes share the Redis; batches go out as one pipeline.
  */
-export class RedisStore implements PresenceStore {
-  readonly kind = 'redis' as const;
+export class RedisStore implements HotStore, BackendHealth, Restorable {
+  readonly ephemeral = false;
+  readonly degraded = false;
   readonly rules: RuleConfig;
   private readonly prefix: string;
   private readonly online: string;
@@ -89,8 +93,9 @@ export class RedisStore implements PresenceStore {
    * Starts counting this process's sockets under a new id and drops the old one at once, so counts that went
    * stale while Redis was unreachable stop counting; the caller then connects its held sockets again.
    */
-  async rotateProcess(processId: string): Promise<void> {
+  async renewProcess(): Promise<void> {
     const old = this.processKey;
+    const processId = randomUUID();
     this.options.processId = processId;
     this.processKey = `${this.prefix}presence:process:${processId}`;
     await this.register();
@@ -420,6 +425,15 @@ export class RedisStore implements PresenceStore {
     });
   }
 
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.redis.on('ready', listener);
+    return () => this.redis.off('ready', listener);
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.redis.ping()) === 'PONG';
@@ -445,6 +459,5 @@ function parseHash(hash: Record<string, string>): UserState | null {
     connections,
     lastSocket: num(hash.ws),
     lastDisconnect: num(hash.dc),
-    held: hash.held === '1',
   };
 }

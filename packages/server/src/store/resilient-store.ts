@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RuleConfig } from '../core/rules.js';
 import type { ConversationId, UserId } from '../core/types.js';
@@ -15,7 +14,7 @@ import type { RedisStore } from './redis-store.js';
  * local state is written into it and the process leaves degraded mode by itself.
  */
 export class ResilientStore implements PresenceStore {
-  readonly kind = 'redis' as const;
+  readonly ephemeral = false;
   private readonly fallback: MemoryStore;
   private degradedSince: number | null = null;
   private restoring: Promise<void> | null = null;
@@ -52,7 +51,7 @@ export class ResilientStore implements PresenceStore {
   private restore(): Promise<void> {
     this.restoring ??= (async () => {
       try {
-        await this.primary.rotateProcess(randomUUID());
+        await this.primary.renewProcess();
         let cursor = '0';
         let restored = 0;
         do {

@@ -1,0 +1,194 @@
+import type { PresenceStatus } from '@presence/protocol';
+import type { RuleConfig, UserState } from './rules.js';
+import type { ConversationId, PresenceRecord, Transition, UserId } from './types.js';
+
+/**
+ * The interfaces the core needs from the world, declared here and implemented by the backends (memory and
+ * Redis hot state, the local and Redis bus, the PostgreSQL repository). Arrows point into the core: nothing
+ * in core/ imports a backend.
+ */
+
+// ---- hot state --------------------------------------------------------------------------------------------
+
+export interface HeartbeatInput {
+  userId: UserId;
+  status: PresenceStatus;
+  at: number;
+}
+
+export type HeartbeatOutcome =
+  | { accepted: true; transition: Transition | null; deadline: number | null }
+  | { accepted: false; retryAfterMs: number };
+
+export interface ExpireOutcome {
+  /** Set when this call took the user offline: the caller, and no other process, announces it. */
+  transition: Transition | null;
+  /** When to look again, if the user is still live. */
+  deadline: number | null;
+  /** Conversations the user was typing in, whose typing ended with the transition (announce is_typing: false). */
+  stoppedTyping: ConversationId[];
+}
+
+export interface TypingEntry {
+  userId: UserId;
+  conversationId: ConversationId;
+}
+
+/**
+ * Liveness decisions, each atomic inside the backend by the rules of core/rules.ts, so that exactly one caller
+ * (one process) sees each transition.
+ */
+export interface LivenessStore {
+  readonly rules: RuleConfig;
+  /** Applies heartbeats in order; one outcome per input. */
+  heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]>;
+  /** A WebSocket of this process opened for the user. */
+  connect(userId: UserId, at: number): Promise<{ transition: Transition | null }>;
+  /** A status chosen over an open WebSocket of this process (not a heartbeat). */
+  setStatus(userId: UserId, status: 'online' | 'away', at: number): Promise<{ transition: Transition | null }>;
+  /** A WebSocket of this process closed; returns when to check for offline. */
+  disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }>;
+  /** Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness. */
+  touch(userIds: readonly UserId[], at: number): Promise<void>;
+  /** Compare-and-remove: takes the user offline if the deadline has passed, atomically. */
+  expire(userId: UserId, at: number): Promise<ExpireOutcome>;
+  /** Users not offline whose last liveness signal is at or before `cutoff` (the crash-safe sweep). */
+  staleUsers(cutoff: number, limit: number): Promise<UserId[]>;
+  /**
+   * Removes leftovers no rule reaches (typing entries of expired keys, long-offline state) and returns the users
+   * still marked online whose hot state expired: the caller expires them, which announces the change.
+   */
+  cleanup(at: number): Promise<UserId[]>;
+  /** Drops this process's hold on its users' WebSockets (graceful shutdown), without announcing anything. */
+  detach(userIds: readonly UserId[], at: number): Promise<void>;
+}
+
+/** Reads of hot state, and the cache-aside refill from the durable record. */
+export interface PresenceReads {
+  /** The hot state of the given users; unknown users are absent. */
+  getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>>;
+  /** Caches durable records of users with no hot state (cache-aside refill); never overwrites hot state. */
+  fill(states: ReadonlyMap<UserId, UserState>): Promise<void>;
+  /** Pages through every user not offline, for the bulk sync to PostgreSQL. */
+  scanOnline(cursor: string, count: number): Promise<{ cursor: string; states: Map<UserId, UserState> }>;
+  countOnline(): Promise<number>;
+}
+
+/** Typing per conversation, each entry expiring on its own. */
+export interface TypingStore {
+  /** Starts or extends typing; true when the user was not typing there (announce is_typing: true). */
+  startTyping(userId: UserId, conversationId: ConversationId, at: number, ttlMs: number): Promise<boolean>;
+  /** Stops typing; true when the user was typing there (announce is_typing: false). */
+  stopTyping(userId: UserId, conversationId: ConversationId): Promise<boolean>;
+  /** Compare-and-remove of an expired typing entry; true when this call removed it. */
+  expireTyping(userId: UserId, conversationId: ConversationId, at: number): Promise<boolean>;
+  /** Typing entries whose expiry is at or before `at`. */
+  dueTyping(at: number, limit: number): Promise<TypingEntry[]>;
+  /** Users typing in a conversation now. */
+  typingIn(conversationId: ConversationId, at: number): Promise<UserId[]>;
+}
+
+/** Leases for jobs that must run on one process at a time. */
+export interface LeaseStore {
+  /** Takes or extends a lease; true when `holder` has it. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+/**
+ * Graph versions: a counter per user and per conversation, bumped by every graph change that touches it, so
+ * a process can tell at once (one round trip) that a cached visibility list is out of date.
+ */
+export interface GraphVersionStore {
+  graphVersions(kind: 'user' | 'conversation', id: number): Promise<number>;
+  bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void>;
+}
+
+/** Everything one hot-state backend offers. */
+export interface HotStore extends LivenessStore, PresenceReads, TypingStore, LeaseStore, GraphVersionStore {
+  /** True when the state lives only in this process and dies with it (shutdown then persists everyone). */
+  readonly ephemeral: boolean;
+  /** True while a stand-in answers for the real backend: reads then trust PostgreSQL for the rest. */
+  readonly degraded: boolean;
+}
+
+/** The method names of each port, for wrappers that forward every call (the failover store). */
+export const HOT_STORE_METHODS = [
+  'heartbeat',
+  'connect',
+  'setStatus',
+  'disconnect',
+  'touch',
+  'expire',
+  'staleUsers',
+  'cleanup',
+  'detach',
+  'getMany',
+  'fill',
+  'scanOnline',
+  'countOnline',
+  'startTyping',
+  'stopTyping',
+  'expireTyping',
+  'dueTyping',
+  'typingIn',
+  'acquireLease',
+  'releaseLease',
+  'graphVersions',
+  'bumpGraphVersions',
+] as const satisfies readonly (keyof HotStore)[];
+
+/** A backend reached over the network, which can be away for a while and come back. */
+export interface BackendHealth {
+  /** True while the backend takes commands: a failed call while connected is a bug, not an outage. */
+  readonly connected: boolean;
+  /** Calls `listener` each time the backend is reachable again; returns the unsubscribe. */
+  onReconnect(listener: () => void): () => void;
+  /** One round trip: true when it answered. */
+  ping(): Promise<boolean>;
+}
+
+/** A backend that can take back what a stand-in learned while it was away. */
+export interface Restorable {
+  /** Stops counting this process's sockets under its old identity (counts kept while away are void). */
+  renewProcess(): Promise<void>;
+  /** Writes states learned elsewhere, keeping whichever side saw each user more recently. */
+  restore(states: ReadonlyMap<UserId, UserState>): Promise<void>;
+}
+
+// ---- fan-out ----------------------------------------------------------------------------------------------
+
+export type BusHandler = (payload: string) => void;
+
+/**
+ * The broadcast bus: groups of subscribers, one payload to many groups, across every process. It carries
+ * opaque strings and knows nothing of WebSockets.
+ */
+export interface Bus {
+  /** Delivers `payload` once to each subscriber of any of `groups`, on every process. */
+  publish(groups: readonly string[], payload: string): void;
+  /** Subscribes to a group on this process; returns the unsubscribe. */
+  subscribe(group: string, handler: BusHandler): () => void;
+  close(): Promise<void>;
+}
+
+/** All connections of one user (every device, every process). */
+export const userGroup = (userId: UserId): string => `presence_user_${userId}`;
+/** Graph changes, so every process drops its cached subscriber lists. */
+export const GRAPH_GROUP = 'presence_graph';
+
+// ---- durable record ---------------------------------------------------------------------------------------
+
+/** What the service needs of the durable store (the PostgreSQL repository). */
+export interface PresenceDurable {
+  ensureUsers(ids: readonly UserId[]): Promise<void>;
+  subscribersMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>>;
+  participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>>;
+  getPresences(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>>;
+  upsertPresences(records: readonly PresenceRecord[]): Promise<void>;
+  upsertUser(id: UserId, username: string | null): Promise<void>;
+  follow(followerId: UserId, followeeId: UserId): Promise<void>;
+  unfollow(followerId: UserId, followeeId: UserId): Promise<void>;
+  setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<UserId[]>;
+  deleteConversation(id: ConversationId): Promise<UserId[]>;
+}
