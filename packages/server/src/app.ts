@@ -1,32 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { tokenSecret } from './auth/secret.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { signUserToken } from './auth/tokens.js';
-import { type Bus, LocalBus } from './bus/bus.js';
-import { RedisBus } from './bus/redis-bus.js';
-import { type Config, loadConfig, refreshIntervalMs, sweepIntervalMs, validateConfig } from './config.js';
+import type { Backend } from './backends/backend.js';
+import { openMemoryBackend } from './backends/memory.js';
+import { openRedisBackend } from './backends/redis.js';
+import { type Config, loadConfig, type Timings, timings, validateConfig } from './config.js';
 import { PresenceService } from './core/presence-service.js';
-import { systemClock } from './core/types.js';
+import type { RuleConfig } from './core/rules.js';
+import type { ServiceEvents } from './core/service-events.js';
+import { type Clock, systemClock } from './core/types.js';
 import { openDatabase } from './db/database.js';
 import { PresenceRepository } from './db/presence-repository.js';
 import { DEMO_CONVERSATIONS, DEMO_USERS, installDemoData } from './demo-data.js';
 import { Scheduler } from './jobs/scheduler.js';
+import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DEMO_STATIC_DIR } from './paths.js';
-import { MemoryStore } from './store/memory-store.js';
-import type { PresenceStore } from './store/presence-store.js';
-import { RedisStore } from './store/redis-store.js';
-import { ResilientStore } from './store/resilient-store.js';
 import { createHttpServer } from './transport/http/server.js';
 import { UdpHeartbeatServer } from './transport/udp/heartbeat-server.js';
 import { WsGateway } from './transport/ws/gateway.js';
 
 export interface ServerOptions extends Partial<Config> {
   logger?: Logger;
+  /** The time for every rule of this server (tests pass a clock they control). */
+  clock?: Clock;
+  /** Test hook: subscribed to the service's events before anything can happen (see ServiceEvents). */
+  onServiceEvents?: (events: EventEmitter<ServiceEvents>) => void;
+}
+
+export interface ServerEvents {
+  /** Every datagram's fate: (result, reason, count). */
+  udp: [result: 'accepted' | 'dropped', reason: string, count: number];
 }
 
 export interface RunningServer {
@@ -38,8 +46,8 @@ export interface RunningServer {
   processId: string;
   service: PresenceService;
   metrics: Metrics;
-  /** Test and diagnostics hook: 'udp' (result, reason, count) for every datagram's fate. */
-  events: EventEmitter<{ udp: [result: 'accepted' | 'dropped', reason: string, count: number] }>;
+  /** Test and diagnostics hook for the transports; the service reports on `service.events`. */
+  events: EventEmitter<ServerEvents>;
   /** A token for the user, signed with this server's secret (tests, demos, operators). */
   mintToken(userId: number, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -55,8 +63,31 @@ export function resolveConfig(options: Partial<Config> = {}): Config {
   return validateConfig({ ...defaults, demo: !production, ...defined });
 }
 
+const rulesOf = (config: Config): RuleConfig => ({
+  presenceTimeoutMs: config.presenceTimeoutMs,
+  disconnectGraceMs: config.disconnectGraceMs,
+  heartbeatMinIntervalMs: config.heartbeatMinIntervalMs,
+});
+
+function openBackend(config: Config, time: Timings, processId: string, clock: Clock, logger: Logger) {
+  const rules = rulesOf(config);
+  if (!config.redisUrl) return openMemoryBackend({ rules, ttlMs: config.presenceTtlS * 1000, clock });
+  return openRedisBackend({
+    url: config.redisUrl,
+    prefix: config.redisKeyPrefix,
+    rules,
+    processId,
+    ttlSeconds: config.presenceTtlS,
+    processTtlMs: time.processTtlMs,
+    clock,
+    logger,
+  });
+}
+
 /**
- * Starts one server process: migrations, hot store, bus, service, HTTP + WebSocket, UDP and background jobs.
+ * Starts one server process: migrations, hot state and bus, service, HTTP + WebSocket, UDP and background
+ * jobs. Each started component goes on one lifecycle stack, closed in reverse by `close()` or by a failed
+ * start.
  *
  * @example
  * const server = await startServer({ port: 0, udpPort: 0, dataDir: 'memory://' });
@@ -66,97 +97,48 @@ export function resolveConfig(options: Partial<Config> = {}): Config {
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig(options);
+  const time = timings(config);
   const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
   const processId = randomUUID();
-  const clock = systemClock;
-  const rules = {
-    presenceTimeoutMs: config.presenceTimeoutMs,
-    disconnectGraceMs: config.disconnectGraceMs,
-    heartbeatMinIntervalMs: config.heartbeatMinIntervalMs,
-  };
-  const cleanups: Array<() => Promise<void>> = [];
-  const runCleanups = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
+  const lifecycle = new Lifecycle();
+  const closeAll = () => lifecycle.closeAll((err, name) => logger.warn({ err, name }, 'closing failed'));
 
   try {
     const database = await openDatabase(config);
-    cleanups.push(() => database.close());
+    lifecycle.defer('database', () => database.close());
     await database.migrate();
     const repo = new PresenceRepository(database.db);
 
-    let store: PresenceStore;
-    let bus: Bus;
-    let redis: Redis | null = null;
-    let resilient: ResilientStore | null = null;
-    let metrics: Metrics | null = null;
-    if (config.redisUrl) {
-      const prefix = config.redisKeyPrefix;
-      redis = new Redis(config.redisUrl, {
-        lazyConnect: true,
-        enableAutoPipelining: true,
-        maxRetriesPerRequest: 1,
-      });
-      redis.on('error', () => {});
-      const connected = redis;
-      cleanups.push(async () => connected.disconnect());
-      await redis.connect();
-      const subscriber = redis.duplicate();
-      subscriber.on('error', () => {});
-      const redisStore = new RedisStore(redis, {
-        rules,
-        processId,
-        ttlSeconds: config.presenceTtlS,
-        processTtlMs: 2 * refreshIntervalMs(config),
-        prefix,
-      });
-      await redisStore.register();
-      resilient = new ResilientStore(
-        redisStore,
-        redis,
-        rules,
-        config.presenceTtlS * 1000,
-        logger,
-        (degraded) => metrics?.degraded.set(degraded ? 1 : 0),
-        clock,
-      );
-      store = resilient;
-      bus = await RedisBus.create(redis, subscriber, prefix);
-    } else {
-      store = new MemoryStore(rules, config.presenceTtlS * 1000, clock);
-      bus = new LocalBus();
-      // This process owns all state: whatever PostgreSQL thinks online is left over from a previous run.
-      await repo.markAllOffline();
-    }
-    cleanups.push(() => bus.close());
+    const backend: Backend = await openBackend(config, time, processId, clock, logger);
+    lifecycle.defer('backend', () => backend.close());
+    // With process-local state, whatever PostgreSQL thinks online is left over from a previous run.
+    if (backend.store.ephemeral) await repo.markAllOffline();
+
+    const metrics = new Metrics(() => backend.store.countOnline());
+    backend.onDegradedChange((degraded) => metrics.degraded.set(degraded ? 1 : 0));
 
     const service = new PresenceService({
-      store,
+      store: backend.store,
       durable: repo,
-      bus,
+      bus: backend.bus,
       typingTtlMs: config.typingTtlMs,
       clock,
-      onError: (error, context) => logger.warn({ err: error, context }, 'presence background work failed'),
+      resolutionMs: time.tickMs,
+      cacheTtlMs: time.cacheTtlMs,
     });
-    metrics = new Metrics(() => store.countOnline());
-    const restoredService = service;
-    if (resilient) resilient.onRestored = () => restoredService.reconnectHeld();
+    options.onServiceEvents?.(service.events);
     service.events.on('transition', (t) => metrics.transitions.inc({ status: t.status }));
+    service.events.on('failed', (err, context) =>
+      logger.warn({ err, context }, 'presence background work failed'),
+    );
+    backend.onRestore(() => service.reconnectHeld());
+    lifecycle.defer('service', () => service.shutdown());
 
     const key = await tokenSecret(config);
     const verifier = new TokenVerifier(key, clock);
     const mintToken = (userId: number, ttlSeconds = 86_400) => signUserToken(key, userId, ttlSeconds);
-
     if (config.demo) await installDemoData(service);
-
-    const readiness = async () => {
-      const [redisUp, databaseUp] = await Promise.all([store.ping(), database.ping()]);
-      return {
-        redis: redis === null ? ('not_configured' as const) : redisUp ? ('up' as const) : ('down' as const),
-        database: databaseUp ? ('up' as const) : ('down' as const),
-        degraded: resilient?.degraded ?? false,
-      };
-    };
 
     const app = await createHttpServer({
       service,
@@ -164,7 +146,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       logger,
       serviceKey: config.serviceKey,
-      readiness,
+      readiness: async () => {
+        const [redis, databaseUp] = await Promise.all([backend.health(), database.ping()]);
+        return { redis, database: databaseUp ? 'up' : 'down', degraded: backend.store.degraded };
+      },
       demo: config.demo
         ? {
             mintToken: (userId) => mintToken(userId),
@@ -175,19 +160,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const gateway = new WsGateway({
       service,
-      bus,
+      bus: backend.bus,
       verifier,
       metrics,
       logger,
-      pingIntervalMs: Math.min(30_000, Math.max(1_000, Math.floor(config.presenceTimeoutMs / 2))),
+      clock,
+      pingIntervalMs: time.pingMs,
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     await app.listen({ host: config.host, port: config.port });
+    lifecycle.defer('http', () => app.close());
+    lifecycle.defer('websocket', () => gateway.close());
     const port = (app.server.address() as AddressInfo).port;
 
-    const events = new EventEmitter<{
-      udp: [result: 'accepted' | 'dropped', reason: string, count: number];
-    }>();
+    const events = new EventEmitter<ServerEvents>();
     const udp = new UdpHeartbeatServer({
       onResult: (result, reason, count) => events.emit('udp', result, reason, count),
       service,
@@ -201,13 +187,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clock,
     });
     const udpPort = await udp.listen();
+    lifecycle.defer('udp', () => udp.close());
 
-    const scheduler = new Scheduler(logger, store, processId);
-    scheduler.every('expire', 25, () => service.tick());
-    scheduler.every('sweep', sweepIntervalMs(config), () => service.sweep());
-    scheduler.every('refresh', refreshIntervalMs(config), () => service.refresh());
+    const scheduler = new Scheduler(logger, backend.store, processId);
+    scheduler.every('expire', time.tickMs, () => service.tick());
+    scheduler.every('sweep', time.sweepMs, () => service.sweep());
+    scheduler.every('refresh', time.refreshMs, () => service.refresh());
     scheduler.leased('sync', config.syncIntervalMs, () => service.syncToDatabase());
     scheduler.leased('cleanup', config.cleanupIntervalMs, () => service.cleanup());
+    lifecycle.defer('scheduler', () => scheduler.stop());
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     let closing: Promise<void> | null = null;
@@ -223,19 +211,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       events,
       mintToken,
       close() {
-        closing ??= (async () => {
-          await scheduler.stop();
-          await udp.close();
-          await gateway.close();
-          await service.shutdown();
-          await app.close();
-          await runCleanups();
-        })();
+        closing ??= closeAll();
         return closing;
       },
     };
   } catch (error) {
-    await runCleanups();
+    await closeAll();
     throw error;
   }
 }

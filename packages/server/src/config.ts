@@ -162,15 +162,59 @@ export function validateConfig(config: Config): Config {
   if (config.serviceKey !== undefined && config.serviceKey.length < 16) {
     throw new ConfigError('SERVICE_KEY', 'expected at least 16 characters');
   }
+  timings(config);
   return config;
 }
 
-/** How often each process re-scores the users it holds WebSockets for, well inside the timeout. */
-export function refreshIntervalMs(config: Config): number {
-  return Math.max(50, Math.floor(config.presenceTimeoutMs / 3));
+/** Every timing derived from the configuration, computed once here so no component repeats the arithmetic. */
+export interface Timings {
+  /** Resolution of the deadline wheels: how often local deadlines (offline, typing) are checked. */
+  tickMs: number;
+  /** How often each process re-scores the users it holds WebSockets for, well inside the timeout. */
+  refreshMs: number;
+  /** How often the crash-safe sweep over the online set runs. */
+  sweepMs: number;
+  /** How long a process's socket counts are believed without a refresh (two refreshes may be missed). */
+  processTtlMs: number;
+  /** WebSocket ping period; a peer that has not answered the previous ping is dropped. */
+  pingMs: number;
+  /** How long a cached visibility list lives without a graph-version check. */
+  cacheTtlMs: number;
+  /** How long a graph version counter lives: longer than any cached list, so it never restarts under one. */
+  graphVersionTtlMs: number;
 }
 
-/** How often the crash-safe sweep over `presence:online_users` runs. */
-export function sweepIntervalMs(config: Config): number {
-  return Math.max(50, Math.min(15_000, Math.floor(config.presenceTimeoutMs / 4)));
+const TICK_MS = 25;
+const CACHE_TTL_MS = 300_000;
+const GRAPH_VERSION_TTL_MS = 3_600_000;
+
+/** The derived timings of a configuration, with their invariants checked (a ConfigError names what to change). */
+export function timings(config: Config): Timings {
+  const { presenceTimeoutMs, disconnectGraceMs } = config;
+  const refreshMs = Math.max(50, Math.floor(presenceTimeoutMs / 3));
+  const derived: Timings = {
+    tickMs: TICK_MS,
+    refreshMs,
+    sweepMs: Math.max(50, Math.min(15_000, Math.floor(presenceTimeoutMs / 4))),
+    processTtlMs: 2 * refreshMs,
+    pingMs: Math.min(30_000, Math.max(1_000, Math.floor(presenceTimeoutMs / 2))),
+    cacheTtlMs: CACHE_TTL_MS,
+    graphVersionTtlMs: GRAPH_VERSION_TTL_MS,
+  };
+  if (disconnectGraceMs >= presenceTimeoutMs) {
+    throw new ConfigError(
+      'DISCONNECT_GRACE_MS',
+      `expected a value below PRESENCE_TIMEOUT_MS (${presenceTimeoutMs}): a closed tab must not outlive a silent one`,
+      String(disconnectGraceMs),
+    );
+  }
+  if (derived.graphVersionTtlMs <= derived.cacheTtlMs) {
+    throw new Error(
+      'graph versions must outlive cached visibility lists, or a cached list could look current',
+    );
+  }
+  if (derived.processTtlMs <= derived.refreshMs) {
+    throw new Error('a process key must outlive one refresh interval, or live sockets would stop counting');
+  }
+  return derived;
 }

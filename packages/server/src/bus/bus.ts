@@ -1,21 +1,4 @@
-/**
- * The broadcast bus (the seed's channel layer): groups of subscribers, one payload to many groups, across
- * every process. It carries opaque strings and knows nothing of WebSockets.
- */
-export interface Bus {
-  /** Delivers `payload` once to each subscriber of any of `groups`, on every process. */
-  publish(groups: readonly string[], payload: string): void;
-  /** Subscribes to a group on this process; returns the unsubscribe. */
-  subscribe(group: string, handler: BusHandler): () => void;
-  close(): Promise<void>;
-}
-
-export type BusHandler = (payload: string) => void;
-
-/** All connections of one user (every device, every process). */
-export const userGroup = (userId: number): string => `presence_user_${userId}`;
-/** Graph changes, so every process drops its cached subscriber lists. */
-export const GRAPH_GROUP = 'presence_graph';
+import type { Bus, BusHandler } from '../core/ports.js';
 
 /** Local delivery: the in-process bus, and the part of the Redis bus that reaches this process's subscribers. */
 export class LocalBus implements Bus {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Bus, type BusHandler, LocalBus } from './bus.js';
+import type { Bus, BusHandler } from '../core/ports.js';
+import { LocalBus } from './bus.js';
 
 interface Envelope {
   /** Origin process: it has delivered locally already. */

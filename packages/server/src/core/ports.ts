@@ -45,7 +45,11 @@ export interface LivenessStore {
   /** A WebSocket of this process opened for the user. */
   connect(userId: UserId, at: number): Promise<{ transition: Transition | null }>;
   /** A status chosen over an open WebSocket of this process (not a heartbeat). */
-  setStatus(userId: UserId, status: 'online' | 'away', at: number): Promise<{ transition: Transition | null }>;
+  setStatus(
+    userId: UserId,
+    status: 'online' | 'away',
+    at: number,
+  ): Promise<{ transition: Transition | null }>;
   /** A WebSocket of this process closed; returns when to check for offline. */
   disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }>;
   /** Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness. */

@@ -1,19 +1,27 @@
+import { TurnBatcher } from './turn-batcher.js';
 import type { PresenceRecord, UserId } from './types.js';
 
 export interface WriterTarget {
   upsertPresences(records: readonly PresenceRecord[]): Promise<void>;
 }
 
+interface Write {
+  records: readonly PresenceRecord[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Write-through to PostgreSQL for transitions, coalesced: records queued in the same turn of the event loop go
  * out as one statement, so a burst of a thousand users coming online costs one round trip, not a thousand.
- * A failed write is kept and retried, merged with newer records (the repository ignores older ones).
+ * One write is in flight at a time; what comes meanwhile waits and goes out merged. A failed write is kept
+ * and retried, merged with newer records (the repository ignores older ones).
  */
 export class PresenceWriter {
-  private queue = new Map<UserId, PresenceRecord>();
+  private readonly batcher: TurnBatcher<Write>;
+  /** Records of failed writes, sent again with the next batch. */
+  private retained = new Map<UserId, PresenceRecord>();
   private flushing: Promise<void> | null = null;
-  private scheduled = false;
-  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   private retryTimer: NodeJS.Timeout | null = null;
   /** Set while the database refuses writes; cleared by the next success. */
   failing = false;
@@ -22,49 +30,44 @@ export class PresenceWriter {
     private readonly target: WriterTarget,
     private readonly onError: (error: unknown) => void,
     private readonly retryMs = 1_000,
-  ) {}
+  ) {
+    this.batcher = new TurnBatcher((writes) => void this.send(writes), { maxBatch: 5_000 });
+  }
 
   /** Queues records; resolves once they are written (or rejects on a failed write, while keeping them queued). */
   write(records: readonly PresenceRecord[]): Promise<void> {
-    for (const record of records) this.queue.set(record.userId, newer(this.queue.get(record.userId), record));
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.schedule();
-    return done;
+    return new Promise<void>((resolve, reject) => this.batcher.add({ records, resolve, reject }));
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.flushing !== null) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  /** Writes everything queued now. */
+  /** Writes everything queued now (shutdown). */
   async flush(): Promise<void> {
-    if (this.flushing !== null) {
+    while (this.flushing !== null) await this.flushing;
+    if (this.batcher.size > 0) {
+      this.batcher.resume();
+      this.batcher.flushNow();
       await this.flushing;
-      if (this.queue.size > 0) await this.flush();
-      return;
+    } else if (this.retained.size > 0) {
+      await this.send([]);
     }
-    if (this.queue.size === 0) {
-      for (const waiter of this.waiters.splice(0)) waiter.resolve();
-      return;
+  }
+
+  private send(writes: Write[]): Promise<void> {
+    this.batcher.pause();
+    const batch = this.retained;
+    this.retained = new Map();
+    for (const { records } of writes) {
+      for (const record of records) batch.set(record.userId, newer(batch.get(record.userId), record));
     }
-    const batch = this.queue;
-    const waiters = this.waiters;
-    this.queue = new Map();
-    this.waiters = [];
     this.flushing = (async () => {
       try {
-        await this.target.upsertPresences([...batch.values()]);
+        if (batch.size > 0) await this.target.upsertPresences([...batch.values()]);
         this.failing = false;
-        for (const waiter of waiters) waiter.resolve();
+        for (const write of writes) write.resolve();
       } catch (error) {
         this.failing = true;
-        for (const [userId, record] of batch) this.queue.set(userId, newer(this.queue.get(userId), record));
-        for (const waiter of waiters) waiter.reject(error);
+        for (const [userId, record] of batch)
+          this.retained.set(userId, newer(this.retained.get(userId), record));
+        for (const write of writes) write.reject(error);
         this.onError(error);
         this.retryTimer ??= setTimeout(() => {
           this.retryTimer = null;
@@ -73,10 +76,11 @@ export class PresenceWriter {
         this.retryTimer.unref();
       } finally {
         this.flushing = null;
+        // While the database fails, new records wait for the retry instead of failing one by one.
+        if (!this.failing) this.batcher.resume();
       }
     })();
-    await this.flushing;
-    if (this.queue.size > 0 && !this.failing) this.schedule();
+    return this.flushing;
   }
 
   close(): void {

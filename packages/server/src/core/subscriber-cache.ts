@@ -1,3 +1,4 @@
+import { TurnBatcher } from './turn-batcher.js';
 import type { UserId } from './types.js';
 
 interface Entry {
@@ -7,6 +8,7 @@ interface Entry {
 }
 
 interface Waiting {
+  key: number;
   resolve: (ids: ReadonlySet<UserId>) => void;
   reject: (error: unknown) => void;
 }
@@ -20,13 +22,14 @@ interface Waiting {
  */
 export class SetCache {
   private readonly entries = new Map<number, Entry>();
-  private batch = new Map<number, Waiting[]>();
-  private scheduled = false;
+  private readonly batcher: TurnBatcher<Waiting>;
 
   constructor(
     private readonly loadMany: (keys: number[]) => Promise<Map<number, readonly number[]>>,
     private readonly options: { maxEntries: number; ttlMs: number; clock: () => number; maxBatch?: number },
-  ) {}
+  ) {
+    this.batcher = new TurnBatcher((waiting) => this.load(waiting), { maxBatch: options.maxBatch ?? 2_000 });
+  }
 
   /**
    * The set for `key`. With a `version` (the key's graph version, read just before), an entry loaded under
@@ -43,7 +46,7 @@ export class SetCache {
       return hit.value;
     }
     const entry: Entry = {
-      value: new Promise((resolve, reject) => this.enqueue(key, { resolve, reject })),
+      value: new Promise((resolve, reject) => this.batcher.add({ key, resolve, reject })),
       loadedAt: now,
       version,
     };
@@ -60,22 +63,13 @@ export class SetCache {
     return entry.value;
   }
 
-  private enqueue(key: number, waiting: Waiting): void {
-    const waiters = this.batch.get(key);
-    if (waiters) waiters.push(waiting);
-    else this.batch.set(key, [waiting]);
-    if (this.batch.size >= (this.options.maxBatch ?? 2_000)) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+  private load(waiting: Waiting[]): void {
+    const batch = new Map<number, Waiting[]>();
+    for (const waiter of waiting) {
+      const waiters = batch.get(waiter.key);
+      if (waiters) waiters.push(waiter);
+      else batch.set(waiter.key, [waiter]);
     }
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.batch.size === 0) return;
-    const batch = this.batch;
-    this.batch = new Map();
     this.loadMany([...batch.keys()]).then(
       (loaded) => {
         for (const [key, waiters] of batch) {
@@ -84,7 +78,7 @@ export class SetCache {
         }
       },
       (error) => {
-        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+        for (const waiter of waiting) waiter.reject(error);
       },
     );
   }

@@ -1,5 +1,5 @@
+import type { LeaseStore } from '../core/ports.js';
 import type { Logger } from '../logger.js';
-import type { PresenceStore } from '../store/presence-store.js';
 
 /**
  * The owner of time: every periodic job of the process runs from here, never overlapping itself, with its
@@ -12,7 +12,7 @@ export class Scheduler {
 
   constructor(
     private readonly logger: Logger,
-    private readonly store: PresenceStore,
+    private readonly store: LeaseStore,
     private readonly holder: string,
   ) {}
 

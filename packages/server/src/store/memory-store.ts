@@ -1,7 +1,13 @@
+import type {
+  ExpireOutcome,
+  HeartbeatInput,
+  HeartbeatOutcome,
+  HotStore,
+  TypingEntry,
+} from '../core/ports.js';
 import type { RuleConfig, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
-import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HotStore, TypingEntry } from '../core/ports.js';
 
 function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
   if (before.status === after.status) return null;

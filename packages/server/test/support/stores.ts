@@ -1,73 +1,162 @@
 import { Redis } from 'ioredis';
+import pino from 'pino';
+import type { HotStore } from '../../src/core/ports.js';
 import type { RuleConfig } from '../../src/core/rules.js';
+import { FailoverStore } from '../../src/store/failover-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { PresenceStore } from '../../src/store/presence-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { hasRedis, REDIS_URL, testPrefix } from './services.js';
 
 export interface StoreBackend {
-  name: 'memory' | 'redis';
+  name: 'memory' | 'redis' | 'failover' | 'failover-degraded';
   available: boolean;
   /** A fresh, empty store as process `processId`; several calls with one `scope` share state, like processes. */
-  open(rules: RuleConfig, options?: { processId?: string; scope?: string }): Promise<PresenceStore>;
+  open(rules: RuleConfig, options?: { processId?: string; scope?: string }): Promise<HotStore>;
   /** Frees everything the backend's stores created. */
   cleanup(): Promise<void>;
 }
 
-/** The two hot-state backends every conformance suite runs against. */
-export async function storeBackends(): Promise<StoreBackend[]> {
-  const redisUp = await hasRedis();
-  const memories = new Map<string, MemoryStore>();
+interface OpenOptions {
+  processId?: string;
+  scope?: string;
+}
+
+/** Memory stores, one per scope (a memory store is one process's whole state). */
+function memoryStores() {
+  const byScope = new Map<string, MemoryStore>();
+  return {
+    open(rules: RuleConfig, options?: OpenOptions): MemoryStore {
+      const scope = options?.scope;
+      const existing = scope === undefined ? undefined : byScope.get(scope);
+      if (existing) return existing;
+      const store = new MemoryStore(rules, 300_000);
+      if (scope !== undefined) byScope.set(scope, store);
+      return store;
+    },
+    clear: () => byScope.clear(),
+  };
+}
+
+/** Redis stores on the machine's Redis, each scope under a key prefix of its own. */
+function redisStores() {
   const clients: Redis[] = [];
   const prefixes = new Map<string, string>();
+  return {
+    async open(rules: RuleConfig, options?: OpenOptions): Promise<RedisStore> {
+      const scope = options?.scope ?? String(Math.random());
+      let prefix = prefixes.get(scope);
+      if (prefix === undefined) {
+        prefix = testPrefix();
+        prefixes.set(scope, prefix);
+      }
+      const redis = new Redis(REDIS_URL);
+      clients.push(redis);
+      const store = new RedisStore(redis, {
+        rules,
+        processId: options?.processId ?? 'p1',
+        ttlSeconds: 300,
+        processTtlMs: 60_000,
+        prefix,
+      });
+      await store.register();
+      return store;
+    },
+    async clear() {
+      const redis = new Redis(REDIS_URL);
+      for (const prefix of prefixes.values()) {
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length > 0) await redis.del(...keys);
+      }
+      redis.disconnect();
+      for (const client of clients) client.disconnect();
+      clients.length = 0;
+      prefixes.clear();
+    },
+  };
+}
+
+/** A port nothing listens on: a Redis client pointed there fails every call at once, as in an outage. */
+const DEAD_REDIS = 'redis://127.0.0.1:1';
+
+const quiet = pino({ level: 'silent' });
+
+/**
+ * The hot-state backends every conformance suite runs against: memory, Redis, the failover wrapper over a
+ * Redis that answers, and the failover wrapper in degraded mode (its Redis unreachable, the stand-in answering).
+ */
+export async function storeBackends(): Promise<StoreBackend[]> {
+  const redisUp = await hasRedis();
+  const memory = memoryStores();
+  const redis = redisStores();
+  const fallbacks = memoryStores();
+  const deadClients: Redis[] = [];
+  const failovers: FailoverStore[] = [];
+  const degradedByScope = new Map<string, HotStore>();
   return [
     {
       name: 'memory',
       available: true,
-      async open(rules, options) {
-        const scope = options?.scope;
-        const existing = scope === undefined ? undefined : memories.get(scope);
-        if (existing) return existing;
-        const store = new MemoryStore(rules, 300_000);
-        if (scope !== undefined) memories.set(scope, store);
-        return store;
-      },
-      async cleanup() {
-        memories.clear();
-      },
+      open: async (rules, options) => memory.open(rules, options),
+      cleanup: async () => memory.clear(),
     },
     {
       name: 'redis',
       available: redisUp,
+      open: (rules, options) => redis.open(rules, options),
+      cleanup: redis.clear,
+    },
+    {
+      name: 'failover',
+      available: redisUp,
       async open(rules, options) {
-        const scope = options?.scope ?? String(Math.random());
-        let prefix = prefixes.get(scope);
-        if (prefix === undefined) {
-          prefix = testPrefix();
-          prefixes.set(scope, prefix);
-        }
-        const redis = new Redis(REDIS_URL);
-        clients.push(redis);
-        const store = new RedisStore(redis, {
-          rules,
-          processId: options?.processId ?? 'p1',
-          ttlSeconds: 300,
-          processTtlMs: 60_000,
-          prefix,
-        });
-        await store.register();
-        return store;
+        const failover = new FailoverStore(
+          await redis.open(rules, options),
+          new MemoryStore(rules, 300_000),
+          {
+            logger: quiet,
+            clock: Date.now,
+          },
+        );
+        failovers.push(failover);
+        return failover.store;
       },
       async cleanup() {
-        const redis = new Redis(REDIS_URL);
-        for (const prefix of prefixes.values()) {
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-        }
-        redis.disconnect();
-        for (const client of clients) client.disconnect();
-        clients.length = 0;
-        prefixes.clear();
+        for (const failover of failovers) failover.close();
+        await redis.clear();
+      },
+    },
+    {
+      name: 'failover-degraded',
+      available: true,
+      async open(rules, options) {
+        const existing = options?.scope === undefined ? undefined : degradedByScope.get(options.scope);
+        if (existing) return existing;
+        const dead = new Redis(DEAD_REDIS, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        dead.on('error', () => {});
+        deadClients.push(dead);
+        const primary = new RedisStore(dead, {
+          rules,
+          processId: 'p1',
+          ttlSeconds: 300,
+          processTtlMs: 60_000,
+        });
+        const failover = new FailoverStore(primary, fallbacks.open(rules), {
+          logger: quiet,
+          clock: Date.now,
+        });
+        failovers.push(failover);
+        if (options?.scope !== undefined) degradedByScope.set(options.scope, failover.store);
+        return failover.store;
+      },
+      async cleanup() {
+        for (const failover of failovers) failover.close();
+        for (const client of deadClients) client.disconnect();
+        fallbacks.clear();
       },
     },
   ];

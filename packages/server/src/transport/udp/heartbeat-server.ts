@@ -7,6 +7,7 @@ import {
 } from '@presence/protocol';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { PresenceService } from '../../core/presence-service.js';
+import { TurnBatcher } from '../../core/turn-batcher.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -39,16 +40,14 @@ interface Pending {
 export class UdpHeartbeatServer {
   private readonly socket: Socket;
   private readonly clock: () => number;
-  private readonly maxBatch: number;
-  private batch: Pending[] = [];
-  private flushScheduled = false;
+  private readonly batch: TurnBatcher<Pending>;
   /** Last accepted heartbeat per user on this process: drops floods before they reach the store. */
   private readonly lastAccepted = new Map<number, { at: number; status: PresenceStatus }>();
   private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(private readonly options: UdpOptions) {
     this.clock = options.clock ?? Date.now;
-    this.maxBatch = options.maxBatch ?? 2_000;
+    this.batch = new TurnBatcher((batch) => this.flush(batch), { maxBatch: options.maxBatch ?? 2_000 });
     this.socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     this.socket.on('message', (message) => this.onPacket(message));
     this.socket.on('error', (error) => options.logger.error({ err: error }, 'udp socket error'));
@@ -96,19 +95,10 @@ export class UdpHeartbeatServer {
       return this.drop('rate_limited');
     }
     this.lastAccepted.set(userId, { at: now, status });
-    this.batch.push({ userId, status });
-    if (this.batch.length >= this.maxBatch) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.batch.add({ userId, status });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
+  private flush(batch: Pending[]): void {
     const started = process.hrtime.bigint();
     this.options.service.heartbeats(batch).then(
       (results) => {
@@ -137,7 +127,7 @@ export class UdpHeartbeatServer {
 
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
-    this.flush();
+    this.batch.flushNow();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }

@@ -1,18 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  CloseCodes,
-  ErrorCodes,
-  type ErrorMessage,
-  MAX_WS_FRAME_BYTES,
-  parseClientMessage,
-  type SnapshotMessage,
-  WS_PATH,
-} from '@presence/protocol';
+import { CloseCodes, ErrorCodes, MAX_WS_FRAME_BYTES, WS_PATH } from '@presence/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
-import { type Bus, userGroup } from '../../bus/bus.js';
+import type { Bus } from '../../core/ports.js';
 import type { PresenceService } from '../../core/presence-service.js';
+import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from '../../core/session.js';
+import type { Clock } from '../../core/types.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -22,41 +16,37 @@ export interface GatewayOptions {
   verifier: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
+  clock: Clock;
   /** Ping every this often; a peer that has not answered the previous ping is dropped. */
   pingIntervalMs: number;
-  /** Bytes queued for a client before it counts as not reading and is dropped. */
-  maxBufferedBytes?: number;
-  /** Bad frames within a minute before the connection is closed with 1008. */
-  maxBadFrames?: number;
+  limits?: Partial<SessionLimits>;
 }
 
 /** Longest delay a Node timer takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Connections pinged per turn of the event loop. */
 const PING_SLICE = 500;
+/** How long a closing slow consumer gets before its socket is cut. */
+const SLOW_CONSUMER_CUT_MS = 1_000;
 
 interface Connection {
   socket: WebSocket;
-  userId: number;
-  alive: boolean;
-  badFrames: number;
-  badSince: number;
+  session: Session;
 }
 
 /**
- * The WebSocket gateway (contract section 8), a thin shell: it authenticates the upgrade, subscribes the
- * connection to its user's group, sends the snapshot, validates client frames and hands them to the service.
+ * The WebSocket gateway, a thin shell: it authenticates the upgrade and hands the socket to a core Session,
+ * which owns every per-connection rule; the gateway keeps what belongs to the socket library (timers, pings,
+ * cutting a socket that will not close).
  */
 export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly pinger: NodeJS.Timeout;
-  private readonly maxBuffered: number;
-  private readonly maxBadFrames: number;
+  private readonly limits: SessionLimits;
 
   constructor(private readonly options: GatewayOptions) {
-    this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
-    this.maxBadFrames = options.maxBadFrames ?? 20;
+    this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: MAX_WS_FRAME_BYTES,
@@ -90,137 +80,64 @@ export class WsGateway {
   }
 
   private accept(socket: WebSocket, userId: number, expiresAt: number): void {
-    const { service, bus, metrics, logger } = this.options;
-    const connection: Connection = { socket, userId, alive: true, badFrames: 0, badSince: Date.now() };
+    const { service, bus, metrics, logger, clock } = this.options;
+    const session = new Session({
+      service,
+      bus,
+      userId,
+      tokenExpiresAt: expiresAt,
+      clock,
+      limits: this.limits,
+      socket: {
+        send: (payload) => {
+          if (socket.readyState === socket.OPEN) socket.send(payload);
+        },
+        close: (code, reason) => socket.close(code, reason),
+        get bufferedAmount() {
+          return socket.bufferedAmount;
+        },
+      },
+      onClosedByServer: (reason) => {
+        metrics.wsDropped.inc({ reason });
+        if (reason === 'slow_consumer') setTimeout(() => socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
+      },
+      onSent: (type) => metrics.broadcasts.inc({ type }),
+      onError: (error, context) => logger.error({ err: error, userId, context }, 'connection work failed'),
+    });
+    const connection: Connection = { socket, session };
     this.connections.add(connection);
     metrics.wsConnections.inc();
 
-    // Events that arrive before the snapshot is out wait behind it, so the client never sees them reversed.
-    let pending: string[] | null = [];
-    const deliver = (payload: string) => {
-      if (pending !== null) pending.push(payload);
-      else this.send(connection, payload);
-    };
-    const unsubscribe = bus.subscribe(userGroup(userId), deliver);
-    let closed = false;
-    const connected = service.connect(userId);
-
-    // The token's validity is the connection's: at its expiry the client must come back with a fresh one.
-    const untilExpiry = expiresAt - Date.now();
+    const untilExpiry = session.tokenExpiresIn();
     const expiry =
-      untilExpiry < MAX_TIMER_MS
-        ? setTimeout(() => socket.close(CloseCodes.TOKEN_EXPIRED, 'token expired'), Math.max(0, untilExpiry))
-        : undefined;
+      untilExpiry < MAX_TIMER_MS ? setTimeout(() => session.expireToken(), untilExpiry) : undefined;
     expiry?.unref();
 
-    socket.on('pong', () => {
-      connection.alive = true;
-    });
-    socket.on('message', (data, isBinary) => this.onFrame(connection, data as Buffer, isBinary));
+    socket.on('pong', () => session.markAlive());
+    socket.on('message', (data, isBinary) =>
+      session.receive(isBinary ? null : (data as Buffer).toString('utf8')),
+    );
     socket.on('error', () => {});
     socket.on('close', () => {
-      closed = true;
       clearTimeout(expiry);
-      unsubscribe();
       this.connections.delete(connection);
       metrics.wsConnections.dec();
-      connected
-        .then(() => service.disconnect(userId))
-        .catch((error) => logger.error({ err: error, userId }, 'disconnect failed'));
+      session.close();
     });
-
-    connected
-      .then(() => service.snapshot(userId))
-      .then((users) => {
-        if (closed) return;
-        const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
-        this.send(connection, JSON.stringify(snapshot));
-        const queued = pending ?? [];
-        pending = null;
-        for (const payload of queued) this.send(connection, payload);
-      })
-      .catch((error) => {
-        logger.error({ err: error, userId }, 'connection setup failed');
-        socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
-      });
-  }
-
-  private send(connection: Connection, payload: string): void {
-    const { socket } = connection;
-    if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > this.maxBuffered) {
-      // A client that does not read would make us buffer without bound: drop it; it can reconnect.
-      this.options.metrics.wsDropped.inc({ reason: 'slow_consumer' });
-      socket.close(CloseCodes.SLOW_CONSUMER, 'slow consumer');
-      setTimeout(() => socket.terminate(), 1_000).unref();
-      return;
-    }
-    socket.send(payload);
-    this.options.metrics.broadcasts.inc({
-      type: payload.startsWith('{"type":"presence.typing"') ? 'typing' : 'status',
-    });
-  }
-
-  private onFrame(connection: Connection, data: Buffer, isBinary: boolean): void {
-    connection.alive = true;
-    const parsed = isBinary
-      ? ({ ok: false, message: 'frames must be JSON text' } as const)
-      : parseClientMessage(data.toString('utf8'));
-    if (!parsed.ok) return this.badFrame(connection, 'BAD_FRAME', parsed.message);
-    const { service, logger } = this.options;
-    const message = parsed.value;
-    let action: Promise<boolean>;
-    if (message.type === 'presence.status.set') {
-      action = service.setStatus(connection.userId, message.status).then(() => true);
-    } else if (message.type === 'presence.typing.start') {
-      action = service.startTyping(connection.userId, message.conversation_id);
-    } else {
-      action = service.stopTyping(connection.userId, message.conversation_id);
-    }
-    action.then(
-      (allowed) => {
-        if (!allowed) this.badFrame(connection, 'FORBIDDEN', 'not a participant of that conversation');
-      },
-      (error) => {
-        logger.error({ err: error, userId: connection.userId, type: message.type }, 'client frame failed');
-        this.sendError(connection, 'INTERNAL', 'internal error');
-      },
-    );
-  }
-
-  private badFrame(connection: Connection, name: 'BAD_FRAME' | 'FORBIDDEN', message: string): void {
-    const now = Date.now();
-    if (now - connection.badSince > 60_000) {
-      connection.badSince = now;
-      connection.badFrames = 0;
-    }
-    connection.badFrames += 1;
-    this.sendError(connection, name, message);
-    if (connection.badFrames > this.maxBadFrames) {
-      this.options.metrics.wsDropped.inc({ reason: 'abuse' });
-      connection.socket.close(CloseCodes.POLICY_VIOLATION, 'too many bad frames');
-    }
-  }
-
-  private sendError(connection: Connection, name: keyof typeof ErrorCodes, message: string): void {
-    const frame: ErrorMessage = { type: 'error', code: ErrorCodes[name].code, message };
-    if (connection.socket.readyState === connection.socket.OPEN)
-      connection.socket.send(JSON.stringify(frame));
   }
 
   /** Pings every connection, a slice per turn of the event loop, so ten thousand sockets never stall it. */
   private pingAll(): void {
     const all = [...this.connections];
     const slice = (start: number) => {
-      for (const connection of all.slice(start, start + PING_SLICE)) {
-        if (connection.socket.readyState !== connection.socket.OPEN) continue;
-        if (!connection.alive) {
+      for (const { socket, session } of all.slice(start, start + PING_SLICE)) {
+        if (socket.readyState !== socket.OPEN) continue;
+        if (!session.checkAlive()) {
           this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
-          connection.socket.terminate();
+          socket.terminate();
           continue;
         }
-        connection.alive = false;
-        connection.socket.ping();
+        socket.ping();
       }
       if (start + PING_SLICE < all.length) setImmediate(() => slice(start + PING_SLICE));
     };

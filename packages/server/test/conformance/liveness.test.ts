@@ -1,16 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RuleConfig } from '../src/core/rules.js';
-import { storeBackends } from './support/stores.js';
-
-const rules: RuleConfig = {
-  presenceTimeoutMs: 60_000,
-  disconnectGraceMs: 5_000,
-  heartbeatMinIntervalMs: 10_000,
-};
-const T = 1_764_278_000_000;
+import { storeBackends } from '../support/stores.js';
+import { rules, T } from './setup.js';
 
 for (const backend of await storeBackends()) {
-  describe.skipIf(!backend.available)(`presence store conformance: ${backend.name}`, () => {
+  describe.skipIf(!backend.available)(`liveness conformance: ${backend.name}`, () => {
     afterAll(() => backend.cleanup());
     const open = (options?: { processId?: string; scope?: string }) => backend.open(rules, options);
 
@@ -146,107 +139,6 @@ for (const backend of await storeBackends()) {
       await store.touch([10], T + 40_000);
       expect(await store.staleUsers(T + 20_000, 100)).toEqual([8]);
       expect((await store.getMany([10])).get(10)?.lastSeen).toBe(T + 40_000);
-    });
-
-    it('returns hot state for known users only, and fill never overwrites it', async () => {
-      const store = await open();
-      await store.heartbeat([{ userId: 11, status: 'away', at: T }]);
-      await store.fill(
-        new Map([
-          [
-            11,
-            {
-              status: 'offline',
-              lastSeen: 1,
-              lastHeartbeat: 1,
-              connections: 0,
-              lastSocket: null,
-              lastDisconnect: null,
-            },
-          ],
-          [
-            12,
-            {
-              status: 'offline',
-              lastSeen: T - 5,
-              lastHeartbeat: null,
-              connections: 0,
-              lastSocket: null,
-              lastDisconnect: null,
-            },
-          ],
-        ]),
-      );
-      const states = await store.getMany([11, 12, 13]);
-      expect(states.get(11)).toMatchObject({ status: 'away', lastSeen: T });
-      expect(states.get(12)).toMatchObject({ status: 'offline', lastSeen: T - 5 });
-      expect(states.has(13)).toBe(false);
-    });
-
-    it('pages through every online user', async () => {
-      const store = await open();
-      const ids = Array.from({ length: 250 }, (_, i) => 1_000 + i);
-      await store.heartbeat(ids.map((userId) => ({ userId, status: 'online', at: T })));
-      const seen = new Set<number>();
-      let cursor = '0';
-      do {
-        const page = await store.scanOnline(cursor, 100);
-        for (const [userId, state] of page.states) {
-          expect(state.status).toBe('online');
-          seen.add(userId);
-        }
-        cursor = page.cursor;
-      } while (cursor !== '0');
-      expect(seen.size).toBe(250);
-    });
-
-    it('announces typing once per run of starts, stops it once, and expires it once', async () => {
-      const store = await open();
-      expect(await store.startTyping(20, 500, T, 3_000)).toBe(true);
-      expect(await store.startTyping(20, 500, T + 1_000, 3_000)).toBe(false);
-      expect(await store.typingIn(500, T + 1_500)).toEqual([20]);
-      expect(await store.stopTyping(20, 500)).toBe(true);
-      expect(await store.stopTyping(20, 500)).toBe(false);
-      expect(await store.startTyping(20, 500, T + 2_000, 3_000)).toBe(true);
-      expect(await store.dueTyping(T + 4_999, 10)).toEqual([]);
-      expect(await store.expireTyping(20, 500, T + 4_999)).toBe(false);
-      expect(await store.dueTyping(T + 5_000, 10)).toEqual([{ userId: 20, conversationId: 500 }]);
-      expect(await store.expireTyping(20, 500, T + 5_000)).toBe(true);
-      expect(await store.expireTyping(20, 500, T + 5_000)).toBe(false);
-      expect(await store.typingIn(500, T + 5_000)).toEqual([]);
-    });
-
-    it('ends typing when its user goes offline', async () => {
-      const store = await open();
-      await store.heartbeat([{ userId: 21, status: 'online', at: T }]);
-      await store.startTyping(21, 501, T + 50_000, 3_000);
-      const outcome = await store.expire(21, T + 60_000);
-      expect(outcome.transition?.status).toBe('offline');
-      expect(outcome.stoppedTyping).toEqual([501]);
-      expect(await store.typingIn(501, T + 60_000)).toEqual([]);
-    });
-
-    it('bumps graph versions per user and per conversation, seen by every process', async () => {
-      const scope = `versions-${Math.random()}`;
-      const a = await open({ processId: 'a', scope });
-      const b = await open({ processId: 'b', scope });
-      expect(await b.graphVersions('user', 1)).toBe(0);
-      await a.bumpGraphVersions([1, 2, 1], [9]);
-      expect(await b.graphVersions('user', 1)).toBe(1);
-      expect(await b.graphVersions('user', 2)).toBe(1);
-      expect(await b.graphVersions('user', 3)).toBe(0);
-      expect(await b.graphVersions('conversation', 9)).toBe(1);
-    });
-
-    it('gives a lease to one holder at a time and lets the holder renew and release it', async () => {
-      const store = await open();
-      expect(await store.acquireLease('sync', 'a', 60_000)).toBe(true);
-      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(false);
-      expect(await store.acquireLease('sync', 'a', 60_000)).toBe(true);
-      await store.releaseLease('sync', 'b');
-      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(false);
-      await store.releaseLease('sync', 'a');
-      expect(await store.acquireLease('sync', 'b', 60_000)).toBe(true);
     });
   });
 }

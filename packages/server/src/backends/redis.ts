@@ -1,0 +1,76 @@
+import { Redis } from 'ioredis';
+import { RedisBus } from '../bus/redis-bus.js';
+import type { RuleConfig } from '../core/rules.js';
+import type { Clock } from '../core/types.js';
+import type { Logger } from '../logger.js';
+import { FailoverStore } from '../store/failover-store.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { RedisStore } from '../store/redis-store.js';
+import type { Backend } from './backend.js';
+
+export interface RedisBackendOptions {
+  url: string;
+  prefix: string;
+  rules: RuleConfig;
+  processId: string;
+  ttlSeconds: number;
+  processTtlMs: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * The shared backend: hot state and bus on Redis, any number of processes. The store runs behind the failover
+ * wrapper, so an outage puts this process in degraded mode instead of failing every call.
+ */
+export async function openRedisBackend(options: RedisBackendOptions): Promise<Backend> {
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+  });
+  // Failures surface on the calls (and put the process in degraded mode); the client's own events stay quiet.
+  redis.on('error', () => {});
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => {});
+  try {
+    await redis.connect();
+    const primary = new RedisStore(redis, {
+      rules: options.rules,
+      processId: options.processId,
+      ttlSeconds: options.ttlSeconds,
+      processTtlMs: options.processTtlMs,
+      prefix: options.prefix,
+    });
+    await primary.register();
+    const bus = await RedisBus.create(redis, subscriber, options.prefix);
+    const listeners: Array<(degraded: boolean) => void> = [];
+    const failover = new FailoverStore(
+      primary,
+      new MemoryStore(options.rules, options.ttlSeconds * 1000, options.clock),
+      {
+        logger: options.logger,
+        clock: options.clock,
+        onChange: (degraded) => {
+          for (const listener of listeners) listener(degraded);
+        },
+      },
+    );
+    return {
+      store: failover.store,
+      bus,
+      health: async () => ((await primary.ping()) ? 'up' : 'down'),
+      onRestore: (hook) => failover.onRestore(hook),
+      onDegradedChange: (listener) => listeners.push(listener),
+      async close() {
+        failover.close();
+        await bus.close();
+        redis.disconnect();
+      },
+    };
+  } catch (error) {
+    subscriber.disconnect();
+    redis.disconnect();
+    throw error;
+  }
+}

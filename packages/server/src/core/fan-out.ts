@@ -1,0 +1,65 @@
+import type { StatusMessage, TypingMessage } from '@presence/protocol';
+import { type Bus, userGroup } from './ports.js';
+import { iso } from './presence-view.js';
+import type { PresenceWriter } from './presence-writer.js';
+import type { ConversationId, Transition, UserId } from './types.js';
+import type { Visibility } from './visibility.js';
+
+export interface FanOutOptions {
+  bus: Bus;
+  visibility: Visibility;
+  writer: PresenceWriter;
+  onTransition: (transition: Transition) => void;
+  onTyping: (message: TypingMessage) => void;
+  onError: (error: unknown, context: string) => void;
+}
+
+/**
+ * Tells exactly the right people: a transition goes to the user's own connections and visible(user) and is
+ * written through to the durable record; typing goes to the conversation's participants.
+ */
+export class FanOut {
+  constructor(private readonly options: FanOutOptions) {}
+
+  /** Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it. */
+  transition(transition: Transition, lastHeartbeat: number | null): void {
+    const { userId, status, lastSeen } = transition;
+    const { bus, visibility, writer } = this.options;
+    this.options.onTransition(transition);
+    const message: StatusMessage = {
+      type: 'presence.status',
+      user_id: userId,
+      status,
+      last_seen: iso(lastSeen),
+    };
+    const payload = JSON.stringify(message);
+    visibility.subscribersOf(userId).then(
+      (subscribers) => {
+        const groups = [userGroup(userId)];
+        for (const id of subscribers) groups.push(userGroup(id));
+        bus.publish(groups, payload);
+      },
+      (error) => {
+        // Without the subscriber list, at least the user's own devices hear it.
+        bus.publish([userGroup(userId)], payload);
+        this.options.onError(error, 'subscribers');
+      },
+    );
+    writer.write([{ userId, status, lastSeen, lastHeartbeat }]).catch(() => {});
+  }
+
+  typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {
+    const message: TypingMessage = {
+      type: 'presence.typing',
+      user_id: userId,
+      conversation_id: conversationId,
+      is_typing: isTyping,
+    };
+    this.options.onTyping(message);
+    const payload = JSON.stringify(message);
+    this.options.visibility.cachedParticipants(conversationId).then(
+      (participants) => this.options.bus.publish([...participants].map(userGroup), payload),
+      (error) => this.options.onError(error, 'participants'),
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import type { PresenceDurable, PresenceReads } from './ports.js';
+import type { PresenceWriter } from './presence-writer.js';
+import type { PresenceRecord, UserId } from './types.js';
+
+/** Users per page of the bulk sync. */
+const SYNC_PAGE = 5_000;
+
+export interface PersistenceOptions {
+  store: PresenceReads & { readonly ephemeral: boolean };
+  durable: Pick<PresenceDurable, 'ensureUsers' | 'upsertPresences'>;
+  writer: PresenceWriter;
+}
+
+/**
+ * The durable record beside the hot state: users created on first sight, the bulk sync of last-seen times
+ * (they move on every heartbeat and are written here only), and what shutdown must persist.
+ */
+export class Persistence {
+  private readonly knownUsers = new Set<UserId>();
+
+  constructor(private readonly options: PersistenceOptions) {}
+
+  /** Creates users seen for the first time (a valid token is enough to exist). */
+  async ensureUsers(ids: readonly UserId[]): Promise<void> {
+    const unknown = ids.filter((id) => !this.knownUsers.has(id));
+    if (unknown.length === 0) return;
+    await this.options.durable.ensureUsers(unknown);
+    this.known(unknown);
+  }
+
+  /** Users the durable record is known to hold. */
+  known(ids: readonly UserId[]): void {
+    for (const id of ids) this.knownUsers.add(id);
+  }
+
+  /** Writes the hot state of every user not offline to the durable record; returns how many. */
+  async syncToDatabase(pageSize = SYNC_PAGE): Promise<number> {
+    let written = 0;
+    await this.eachOnline(pageSize, async (records) => {
+      await this.options.durable.upsertPresences(records);
+      written += records.length;
+    });
+    return written;
+  }
+
+  /**
+   * Persists what shutdown would otherwise lose: with ephemeral hot state, every user, as offline (that state
+   * dies with the process); else the users held here, as they are.
+   */
+  async persistForShutdown(held: readonly UserId[]): Promise<void> {
+    const { store, writer } = this.options;
+    const records: PresenceRecord[] = [];
+    if (store.ephemeral) {
+      await this.eachOnline(10_000, async (page) => {
+        for (const r of page) records.push({ ...r, status: 'offline' });
+      });
+    } else if (held.length > 0) {
+      for (const [userId, s] of await store.getMany(held)) {
+        records.push({ userId, status: s.status, lastSeen: s.lastSeen, lastHeartbeat: s.lastHeartbeat });
+      }
+    }
+    if (records.length > 0) await writer.write(records).catch(() => {});
+    await writer.flush().catch(() => {});
+  }
+
+  private async eachOnline(
+    pageSize: number,
+    each: (records: PresenceRecord[]) => Promise<void>,
+  ): Promise<void> {
+    let cursor = '0';
+    do {
+      const page = await this.options.store.scanOnline(cursor, pageSize);
+      cursor = page.cursor;
+      const records: PresenceRecord[] = [];
+      for (const [userId, s] of page.states) {
+        records.push({ userId, status: s.status, lastSeen: s.lastSeen, lastHeartbeat: s.lastHeartbeat });
+      }
+      if (records.length > 0) await each(records);
+    } while (cursor !== '0');
+  }
+}

@@ -1,0 +1,100 @@
+import type { UserPresence } from '@presence/protocol';
+import { MAX_SNAPSHOT_USERS } from '@presence/protocol';
+import type { PresenceDurable, PresenceReads } from './ports.js';
+import { iso, presenceOf } from './presence-view.js';
+import type { UserState } from './rules.js';
+import type { ConversationId, UserId } from './types.js';
+import type { Visibility } from './visibility.js';
+
+export interface ReadsOptions {
+  store: PresenceReads & { readonly degraded: boolean };
+  durable: Pick<PresenceDurable, 'getPresences'>;
+  visibility: Visibility;
+  clock: () => number;
+  presenceTimeoutMs: number;
+  onError: (error: unknown, context: string) => void;
+}
+
+const notOffline = (users: Iterable<UserPresence>): UserPresence[] =>
+  [...users].filter((p) => p.status !== 'offline').sort((a, b) => a.user_id - b.user_id);
+
+/**
+ * Status reads, each guarded by visibility: a user outside visible(viewer) is answered exactly like a user
+ * that does not exist.
+ */
+export class Reads {
+  constructor(private readonly options: ReadsOptions) {}
+
+  /**
+   * Presence of many users: hot state first, PostgreSQL for the rest (then cached). A user the database thinks
+   * online but with no hot state is offline: liveness lives in the hot store, and a row can outlive a crash.
+   */
+  async presences(userIds: readonly UserId[]): Promise<Map<UserId, UserPresence>> {
+    const { store, durable, clock, presenceTimeoutMs } = this.options;
+    const result = new Map<UserId, UserPresence>();
+    if (userIds.length === 0) return result;
+    const hot = await store.getMany(userIds);
+    const missing: UserId[] = [];
+    for (const userId of userIds) {
+      const state = hot.get(userId);
+      if (state) result.set(userId, presenceOf(userId, state));
+      else missing.push(userId);
+    }
+    if (missing.length === 0) return result;
+    const stored = await durable.getPresences(missing);
+    const refill = new Map<UserId, UserState>();
+    const now = clock();
+    for (const userId of missing) {
+      const record = stored.get(userId);
+      const lastSeen = record?.lastSeen ?? null;
+      // While degraded, PostgreSQL is the best knowledge there is of users this process has not seen.
+      if (
+        store.degraded &&
+        record &&
+        record.status !== 'offline' &&
+        now - (lastSeen ?? 0) < presenceTimeoutMs
+      ) {
+        result.set(userId, presenceOf(userId, record));
+        continue;
+      }
+      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen) });
+      refill.set(userId, {
+        status: 'offline',
+        lastSeen,
+        lastHeartbeat: record?.lastHeartbeat ?? null,
+        connections: 0,
+        lastSocket: null,
+        lastDisconnect: null,
+      });
+    }
+    await store.fill(refill).catch((error) => this.options.onError(error, 'refill'));
+    return result;
+  }
+
+  /** A user's presence for `viewer`: null unless it is the viewer or in visible(viewer). */
+  async status(viewer: UserId, userId: UserId): Promise<UserPresence | null> {
+    if (viewer !== userId && !(await this.options.visibility.visibleTo(viewer)).has(userId)) return null;
+    return (await this.presences([userId])).get(userId) ?? null;
+  }
+
+  /** The users of visible(viewer) who are not offline. */
+  async onlineFriends(viewer: UserId): Promise<UserPresence[]> {
+    const visible = [...(await this.options.visibility.visibleTo(viewer))];
+    return notOffline((await this.presences(visible)).values());
+  }
+
+  /** Participants not offline; null unless the viewer takes part. */
+  async onlineInConversation(viewer: UserId, conversationId: ConversationId): Promise<UserPresence[] | null> {
+    const participants = await this.options.visibility.participantsOf(conversationId);
+    if (!participants.has(viewer)) return null;
+    return notOffline((await this.presences([...participants])).values());
+  }
+
+  /** Every user of visible(user), the most recently seen first, at most MAX_SNAPSHOT_USERS. */
+  async snapshot(userId: UserId): Promise<UserPresence[]> {
+    const all = await this.presences([...(await this.options.visibility.visibleTo(userId))]);
+    const users = [...all.values()];
+    users.sort((a, b) => (b.last_seen ?? '').localeCompare(a.last_seen ?? '') || a.user_id - b.user_id);
+    return users.slice(0, MAX_SNAPSHOT_USERS);
+  }
+}

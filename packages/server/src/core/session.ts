@@ -1,0 +1,208 @@
+import {
+  type ClientMessage,
+  CloseCodes,
+  ErrorCodes,
+  type ErrorMessage,
+  parseClientMessage,
+  type SnapshotMessage,
+} from '@presence/protocol';
+import { type Bus, userGroup } from './ports.js';
+import type { PresenceService } from './presence-service.js';
+import type { UserId } from './types.js';
+
+/** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
+export interface SocketLike {
+  send(payload: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued for the peer and not yet written to the network. */
+  readonly bufferedAmount: number;
+}
+
+export interface SessionLimits {
+  /** Bytes queued for a client before it counts as not reading and is closed with 4008. */
+  maxBufferedBytes: number;
+  /** Bad frames within `badFrameWindowMs` before the connection is closed with 1008. */
+  maxBadFrames: number;
+  badFrameWindowMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxBufferedBytes: 1024 * 1024,
+  maxBadFrames: 20,
+  badFrameWindowMs: 60_000,
+};
+
+export interface SessionOptions {
+  service: Pick<
+    PresenceService,
+    'connect' | 'disconnect' | 'snapshot' | 'setStatus' | 'startTyping' | 'stopTyping'
+  >;
+  bus: Bus;
+  socket: SocketLike;
+  userId: UserId;
+  /** When the connection's token expires (epoch ms): the connection ends then, with 4001. */
+  tokenExpiresAt: number;
+  clock: () => number;
+  limits: SessionLimits;
+  /** Why the session closed its socket, for the metrics ('slow_consumer', 'abuse'). */
+  onClosedByServer?: (reason: 'slow_consumer' | 'abuse') => void;
+  /** Each frame sent to the client, by kind. */
+  onSent?: (kind: 'status' | 'typing') => void;
+  onError?: (error: unknown, context: string) => void;
+}
+
+type ErrorName = keyof typeof ErrorCodes;
+
+/**
+ * One WebSocket connection's rules, apart from the socket library: the snapshot goes first and events that
+ * arrive before it wait behind it; client frames are parsed, checked and handed to the service; bad frames
+ * are answered and, past a budget, end the connection; a client that stops reading is closed instead of
+ * buffered without bound; the connection lives no longer than its token.
+ */
+export class Session {
+  /** Events held until the snapshot is out; null once it is. */
+  private pending: string[] | null = [];
+  private closed = false;
+  /** Set once events stop flowing to this client (closed, or dropped as a slow consumer). */
+  private muted = false;
+  private alive = true;
+  private badFrames = 0;
+  private badSince: number;
+  private readonly unsubscribe: () => void;
+  private readonly connected: Promise<void>;
+
+  constructor(private readonly options: SessionOptions) {
+    this.badSince = options.clock();
+    this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
+    this.connected = options.service.connect(options.userId);
+    this.connected
+      .then(() => options.service.snapshot(options.userId))
+      .then((users) => {
+        if (this.muted) return;
+        const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
+        options.socket.send(JSON.stringify(snapshot));
+        const queued = this.pending ?? [];
+        this.pending = null;
+        for (const payload of queued) this.send(payload);
+      })
+      .catch((error) => {
+        options.onError?.(error, 'connection setup');
+        options.socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+      });
+  }
+
+  get userId(): UserId {
+    return this.options.userId;
+  }
+
+  /** Milliseconds until the token expires (0 when it has). */
+  tokenExpiresIn(): number {
+    return Math.max(0, this.options.tokenExpiresAt - this.options.clock());
+  }
+
+  /** The token expired: the client must come back with a fresh one. */
+  expireToken(): void {
+    this.options.socket.close(CloseCodes.TOKEN_EXPIRED, 'token expired');
+  }
+
+  /** The peer answered a ping or sent something. */
+  markAlive(): void {
+    this.alive = true;
+  }
+
+  /** At each ping: false when the peer did not answer the previous one (drop it); else arms the next check. */
+  checkAlive(): boolean {
+    if (!this.alive) return false;
+    this.alive = false;
+    return true;
+  }
+
+  /** A text frame from the client (`null` for a binary frame, which the protocol does not allow). */
+  receive(text: string | null): void {
+    this.alive = true;
+    const parsed =
+      text === null
+        ? ({ ok: false, message: 'frames must be JSON text' } as const)
+        : parseClientMessage(text);
+    if (!parsed.ok) return this.badFrame('BAD_FRAME', parsed.message);
+    const message = parsed.value;
+    this.dispatch(message).then(
+      (allowed) => {
+        if (!allowed) this.badFrame('FORBIDDEN', 'not a participant of that conversation');
+      },
+      (error) => {
+        this.options.onError?.(error, message.type);
+        this.sendError('INTERNAL', 'internal error');
+      },
+    );
+  }
+
+  /** The socket closed, whoever closed it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mute();
+    const { service, userId } = this.options;
+    this.connected
+      .then(() => service.disconnect(userId))
+      .catch((error) => this.options.onError?.(error, 'disconnect'));
+  }
+
+  private dispatch(message: ClientMessage): Promise<boolean> {
+    const { service, userId } = this.options;
+    switch (message.type) {
+      case 'presence.status.set':
+        return service.setStatus(userId, message.status).then(() => true);
+      case 'presence.typing.start':
+        return service.startTyping(userId, message.conversation_id);
+      case 'presence.typing.stop':
+        return service.stopTyping(userId, message.conversation_id);
+    }
+  }
+
+  private deliver(payload: string): void {
+    if (this.pending !== null) this.pending.push(payload);
+    else this.send(payload);
+  }
+
+  private mute(): void {
+    if (this.muted) return;
+    this.muted = true;
+    this.unsubscribe();
+  }
+
+  private send(payload: string): void {
+    if (this.muted) return;
+    const { socket, limits } = this.options;
+    if (socket.bufferedAmount > limits.maxBufferedBytes) {
+      // A client that does not read would make us buffer without bound: drop it; it can reconnect.
+      this.mute();
+      this.options.onClosedByServer?.('slow_consumer');
+      socket.close(CloseCodes.SLOW_CONSUMER, 'slow consumer');
+      return;
+    }
+    socket.send(payload);
+    this.options.onSent?.(payload.startsWith('{"type":"presence.typing"') ? 'typing' : 'status');
+  }
+
+  private badFrame(name: 'BAD_FRAME' | 'FORBIDDEN', message: string): void {
+    const now = this.options.clock();
+    const { maxBadFrames, badFrameWindowMs } = this.options.limits;
+    if (now - this.badSince > badFrameWindowMs) {
+      this.badSince = now;
+      this.badFrames = 0;
+    }
+    this.badFrames += 1;
+    this.sendError(name, message);
+    if (this.badFrames > maxBadFrames) {
+      this.options.onClosedByServer?.('abuse');
+      this.options.socket.close(CloseCodes.POLICY_VIOLATION, 'too many bad frames');
+    }
+  }
+
+  private sendError(name: ErrorName, message: string): void {
+    if (this.muted) return;
+    const frame: ErrorMessage = { type: 'error', code: ErrorCodes[name].code, message };
+    this.options.socket.send(JSON.stringify(frame));
+  }
+}

@@ -1,0 +1,93 @@
+import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable } from './ports.js';
+import { SetCache } from './subscriber-cache.js';
+import type { ConversationId, UserId } from './types.js';
+
+export interface VisibilityOptions {
+  durable: Pick<PresenceDurable, 'subscribersMany' | 'participantsMany'>;
+  versions: GraphVersionStore;
+  bus: Bus;
+  clock: () => number;
+  /** How long a cached list lives without a version check (a lost invalidation lingers at most this long). */
+  cacheTtlMs: number;
+  maxEntries?: number;
+  onInvalidated?: (users: readonly UserId[], conversations: readonly ConversationId[]) => void;
+}
+
+/**
+ * Who sees whom: visible(user) (mutual follows and conversation partners) and each conversation's
+ * participants, cached and loaded in batches. Reads that decide what a user may see check the graph version
+ * first, so a change made on any process applies at once; fan-out uses the cached lists, dropped on every
+ * process by a bus message when the graph changes.
+ */
+export class Visibility {
+  private readonly visible: SetCache;
+  private readonly participants: SetCache;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: VisibilityOptions) {
+    const cache = {
+      maxEntries: options.maxEntries ?? 200_000,
+      ttlMs: options.cacheTtlMs,
+      clock: options.clock,
+    };
+    this.visible = new SetCache((ids) => options.durable.subscribersMany(ids), cache);
+    this.participants = new SetCache((ids) => options.durable.participantsMany(ids), cache);
+    this.unsubscribe = options.bus.subscribe(GRAPH_GROUP, (payload) => this.onGraphChange(payload));
+  }
+
+  /** visible(user), checked against the graph version so that a change made anywhere applies at once. */
+  async visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
+    return this.visible.get(userId, await this.options.versions.graphVersions('user', userId));
+  }
+
+  /** A conversation's participants, checked against the graph version like `visibleTo`. */
+  async participantsOf(conversationId: ConversationId): Promise<ReadonlySet<UserId>> {
+    return this.participants.get(
+      conversationId,
+      await this.options.versions.graphVersions('conversation', conversationId),
+    );
+  }
+
+  /** visible(user) from the cache, for fan-out (no version round trip on the hot path). */
+  subscribersOf(userId: UserId): Promise<ReadonlySet<UserId>> {
+    return this.visible.get(userId);
+  }
+
+  /** A conversation's participants from the cache, for fan-out. */
+  cachedParticipants(conversationId: ConversationId): Promise<ReadonlySet<UserId>> {
+    return this.participants.get(conversationId);
+  }
+
+  /**
+   * Bumps the graph versions the change touches (so reads anywhere reload at once) and drops the cached lists
+   * here and, over the bus, on every other process (so fan-out stops using them soon after).
+   */
+  async changed(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
+    await this.options.versions.bumpGraphVersions(users, conversations);
+    this.options.bus.publish([GRAPH_GROUP], JSON.stringify({ users, conversations }));
+  }
+
+  private onGraphChange(payload: string): void {
+    let users: UserId[];
+    let conversations: ConversationId[];
+    try {
+      ({ users, conversations } = JSON.parse(payload) as {
+        users: UserId[];
+        conversations: ConversationId[];
+      });
+    } catch {
+      this.visible.clear();
+      this.participants.clear();
+      return;
+    }
+    // `users` holds everyone whose visible set the change touched (both ends of a follow, every participant
+    // before and after), so dropping exactly those is enough.
+    this.visible.invalidate(users);
+    this.participants.invalidate(conversations);
+    this.options.onInvalidated?.(users, conversations);
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}
