@@ -1,19 +1,29 @@
 import { Worker } from './children.mjs';
 import { round } from './figures.mjs';
-import { fmt } from './report.mjs';
-import { cpuSeconds, kernelUdp, machineCpu } from './stats.mjs';
+import { fmt, log } from './report.mjs';
+import { cpuSeconds, drain, kernelUdp, machineCpu } from './stats.mjs';
+import { warmupPlan } from './warmup.mjs';
 
 /**
- * The bare ceiling: bench/ceiling.mjs driven by the same generators, one interval of warm-up (each token
- * verified once), then the target rate and each step. Returns its phases and the ratios to the server's.
+ * The bare ceiling: bench/ceiling.mjs driven by the same generators, the server's warm-up (each token
+ * verified once), then the target rate and each step. Returns its phases and the ratios to the server's
+ * `phases`. It runs after the server has stopped, so the two never share the machine.
  */
-export async function measureCeiling(ctx) {
-  const { cleanups, drive, drain, log, rate, steps, durationS, stepS, redisPid, generators, phases } = ctx;
-  const { secret, redisUrl, prefix, presenceTimeoutMs, warmupRate, users } = ctx;
+export async function measureCeiling({ options, run, timing, workers, redis, phases, cleanup }) {
+  const { rate, steps, durationS, stepS } = options;
+  const { drive, generators } = workers;
+  const redisPid = redis.pid;
   const worker = new Worker(new URL('./ceiling.mjs', import.meta.url).pathname, 'ceiling');
-  cleanups.push(() => worker.stop());
+  cleanup.push(() => worker.stop());
   const { port: ceilingPort } = await worker.ask(
-    { type: 'init', port: 0, secret, redisUrl, prefix: `${prefix}ceiling:`, windowMs: presenceTimeoutMs },
+    {
+      type: 'init',
+      port: 0,
+      secret: run.secret,
+      redisUrl: options.redisUrl,
+      prefix: `${run.prefix}ceiling:`,
+      windowMs: timing.presenceTimeoutMs,
+    },
     'ready',
     10_000,
   );
@@ -23,7 +33,8 @@ export async function measureCeiling(ctx) {
     return s.accepted + Object.values(s.dropped).reduce((a, b) => a + b, 0);
   };
   log(`ceiling pid ${worker.pid} on udp :${ceilingPort}; warm-up (every token verified once)`);
-  await drive(ceilingPort, warmupRate, Math.max((users * 1000) / warmupRate, 5_000), false);
+  const warmup = warmupPlan(options);
+  await drive(ceilingPort, warmup.rate, warmup.ms, false);
   await drain(ceilingProcessed);
   const ceilingPhases = [];
   for (const multiplier of [1, ...steps]) {

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { sleep } from './children.mjs';
+import { round } from './figures.mjs';
+import { log } from './report.mjs';
+import { machineCpu } from './stats.mjs';
+
+/** Above this share of the machine already busy, another job would skew every figure of the run. */
+const BUSY_WARNING = 0.15;
 
 /** What the figures were measured on: CPU model and count, memory, Node, kernel, Redis and PostgreSQL versions. */
 export function describeMachine({ redisVersion = null, postgresVersion = null } = {}) {
@@ -20,4 +27,20 @@ export function describeMachine({ redisVersion = null, postgresVersion = null } 
     redis: redisVersion,
     postgres: postgresVersion,
   };
+}
+
+/**
+ * How busy the machine is over one second before the bench starts anything (0..1), with a warning when it is
+ * busy enough to skew the figures. The report prints it, so a figure can be judged by it later.
+ */
+export async function checkIdle() {
+  const before = machineCpu();
+  await sleep(1_000);
+  const after = machineCpu();
+  const busy = round((after.busy - before.busy) / (after.total - before.total), 2);
+  if (busy > BUSY_WARNING)
+    log(
+      `warning: the machine is already ${Math.round(busy * 100)}% busy before the bench starts; figures will be skewed`,
+    );
+  return busy;
 }

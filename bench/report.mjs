@@ -1,8 +1,19 @@
-/** The printed report. */
+/** What the bench prints: progress lines while it runs, and the report at the end. */
 
 /** A number with thousands separators, or n/a. */
 export const fmt = (n, digits = 0) =>
   n === null || n === undefined ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+/** A progress line, stamped with the time of day, so a slow step shows in the log. */
+export const log = (message) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+/** The first progress line: what this run will do. */
+export function announce(runId, { users, rate, intervalMs, listenerCount, durationS, steps }) {
+  log(
+    `run ${runId}: ${fmt(users)} users, ${fmt(rate)} heartbeats/s (every ${fmt(intervalMs)} ms per user), ` +
+      `${fmt(listenerCount)} listeners, ${durationS} s measured, steps ${steps.join(',') || 'none'}`,
+  );
+}
 
 function printProfile(report, lines) {
   if (!report.profile) return;

@@ -1,11 +1,109 @@
+/**
+ * Setup: the run's names, Redis, a throw-away database seeded by the server's own command, and the server
+ * process. Each step pushes its undo on the cleanup stack as soon as there is something to undo.
+ */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
+import os from 'node:os';
 import Redis from 'ioredis';
 import pg from 'pg';
-import WebSocket from 'ws';
-import { sleep } from './children.mjs';
+import { freeTcpPort, freeUdpPort, sleep } from './children.mjs';
+import { fmt, log } from './report.mjs';
+import { parseMetrics } from './stats.mjs';
 
 export const CLI = new URL('../packages/server/dist/cli/main.js', import.meta.url).pathname;
+
+/**
+ * The names of this run's throw-away things, random so that two runs (or a crashed one) never share a database
+ * or a Redis key, and the token secret.
+ */
+export function newRun() {
+  const id = randomBytes(4).toString('hex');
+  return {
+    id,
+    secret: randomBytes(24).toString('hex'),
+    prefix: `bench:${id}:`,
+    database: `bench_${id}`,
+    logPath: `${os.tmpdir()}/presence-bench-${id}.log`,
+  };
+}
+
+/**
+ * Server timing: users must never time out during the run, and no heartbeat of the schedule is rate limited,
+ * even at the largest step (the minimum interval is half the shortest interval between two heartbeats).
+ */
+export function serverTiming({ intervalMs, maxMultiplier }) {
+  const presenceTimeoutMs = Math.max(60_000, Math.ceil(3 * intervalMs) + 10_000);
+  return {
+    minIntervalMs: Math.max(0, Math.min(10_000, Math.floor(intervalMs / (2 * maxMultiplier)))),
+    presenceTimeoutMs,
+    presenceTtlS: Math.ceil(presenceTimeoutMs / 1000) + 60,
+  };
+}
+
+/** Redis's version and pid; the run's keys are deleted at the end. */
+export async function openRedis({ redisUrl }, run, cleanup) {
+  const redis = await redisInfo(redisUrl);
+  cleanup.push(async () => {
+    const deleted = await deleteKeys(redisUrl, run.prefix);
+    log(`deleted ${fmt(deleted)} Redis keys under ${run.prefix}`);
+  });
+  return redis;
+}
+
+/** The run's own database, dropped at the end. */
+export async function openDatabase({ databaseUrl }, run, cleanup) {
+  const database = await createDatabase(databaseUrl, run.database);
+  cleanup.push(async () => {
+    await database.drop();
+    log(`dropped database ${run.database}`);
+  });
+  return database;
+}
+
+/** Seeds the graph with the server's `seed` command, then ANALYZE. Returns the seed's summary line. */
+export async function seedDatabase({ users, friends }, run, database) {
+  const started = Date.now();
+  const summary = await seed(database.url, run.secret, users, friends, 120_000 + users * 2);
+  await analyze(database.url);
+  log(`${summary}, analyzed (${fmt((Date.now() - started) / 1000, 1)} s)`);
+  return summary;
+}
+
+/**
+ * Starts `presence serve` on free ports with warnings-only logging and the run's timing, and stops it at the
+ * end. `scrape` reads its /metrics.
+ */
+export async function startBenchServer({ redisUrl }, run, database, timing, cleanup) {
+  const port = await freeTcpPort();
+  const udpPort = await freeUdpPort();
+  const inspectPort = await freeTcpPort();
+  const server = await startServer(
+    {
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: run.prefix,
+      AUTH_SECRET: run.secret,
+      SERVICE_KEY: randomBytes(16).toString('hex'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      UDP_PORT: String(udpPort),
+      LOG_LEVEL: 'warn',
+      DEMO: '0',
+      HEARTBEAT_MIN_INTERVAL_MS: String(timing.minIntervalMs),
+      PRESENCE_TIMEOUT_MS: String(timing.presenceTimeoutMs),
+      PRESENCE_TTL_S: String(timing.presenceTtlS),
+    },
+    port,
+    run.logPath,
+    inspectPort,
+  );
+  cleanup.push(() => server.stop());
+  log(`server pid ${server.pid} on http :${port}, udp :${udpPort} (log ${run.logPath})`);
+  const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  return { ...server, port, udpPort, inspectPort, scrape };
+}
 
 /**
  * Creates a throw-away database and returns its URL and a `drop` to call at the end.
@@ -26,7 +124,7 @@ export async function createDatabase(adminUrl, name) {
     await client.query(`drop database if exists ${name} with (force)`);
     await client.end();
   };
-  return { url: url.toString(), version, drop };
+  return { name, url: url.toString(), version, drop };
 }
 
 /**
@@ -134,47 +232,6 @@ export async function deleteKeys(redisUrl, prefix) {
     redis.disconnect();
   }
   return deleted;
-}
-
-/**
- * A DevTools-protocol session on the inspector of a process (loopback only): `call(method, params)`.
- * @param {number} inspectPort
- */
-export async function inspector(inspectPort) {
-  const [target] = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
-  const socket = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 1024 ** 3 });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  let nextId = 1;
-  const call = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      const timer = setTimeout(() => reject(new Error(`${method} timed out`)), 60_000);
-      const onMessage = (data) => {
-        const message = JSON.parse(data.toString());
-        if (message.id !== id) return;
-        clearTimeout(timer);
-        socket.off('message', onMessage);
-        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
-        else resolve(message.result);
-      };
-      socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  return { call, close: () => socket.close() };
-}
-
-/** Forces two full garbage collections in the process, so RSS and heap readings are settled. */
-export async function collectGarbage(inspectPort) {
-  const session = await inspector(inspectPort);
-  try {
-    await session.call('HeapProfiler.collectGarbage');
-    await session.call('HeapProfiler.collectGarbage');
-  } finally {
-    session.close();
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as hdr from 'hdr-histogram-js';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux that matters). */
@@ -133,4 +134,23 @@ export function kernelUdp() {
   const names = lines[0].split(/\s+/).slice(1);
   const values = lines[1].split(/\s+/).slice(1).map(Number);
   return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
+
+/**
+ * Polls a total until it stops moving (three equal reads 250 ms apart) or `timeoutMs` pass: a receiver has
+ * drained its queues when its counters stand still.
+ * @param {() => Promise<number>} read
+ * @returns {Promise<boolean>} whether it stood still
+ */
+export async function drain(read, timeoutMs = 20_000) {
+  let last = await read();
+  let still = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (still < 3 && Date.now() < deadline) {
+    await sleep(250);
+    const now = await read();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  return still >= 3;
 }

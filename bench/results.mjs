@@ -1,0 +1,68 @@
+/** What a run hands back: the report object (printed, and kept as JSON under bench/results/). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { round } from './figures.mjs';
+
+/** A path under bench/results/ (created on first use), which git ignores. */
+export function resultsPath(name) {
+  const dir = new URL('./results/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  return `${dir}${name}`;
+}
+
+/** Every figure of the run in one object, with the options and server timing it ran with. */
+export function collectReport({
+  run,
+  machine,
+  busyBeforeStart,
+  options,
+  users,
+  workers,
+  timing,
+  seed,
+  warmup,
+  memory,
+  phases,
+  ceiling,
+  profile,
+}) {
+  return {
+    runId: run.id,
+    date: new Date().toISOString(),
+    machine,
+    busyBeforeStart,
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
+    options: {
+      users: options.users,
+      rate: options.rate,
+      intervalMs: round(options.intervalMs, 1),
+      durationS: options.durationS,
+      listeners: options.listenerCount,
+      friends: options.friends,
+      flipRate: options.flipRate,
+      flipUsers: users.flipIds.length,
+      steps: options.steps,
+      stepS: options.stepS,
+      generators: workers.generators.length,
+      listenerProcesses: workers.listeners.length,
+      server: {
+        HEARTBEAT_MIN_INTERVAL_MS: timing.minIntervalMs,
+        PRESENCE_TIMEOUT_MS: timing.presenceTimeoutMs,
+        PRESENCE_TTL_S: timing.presenceTtlS,
+      },
+    },
+    seed,
+    warmup,
+    memory,
+    phases,
+    ceiling,
+    profile,
+  };
+}
+
+/** Writes the report as bench/results/<date>.json and returns the path. */
+export function writeReport(report) {
+  const file = resultsPath(`${report.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,125 @@
+/**
+ * One phase of load on the server (the measured phase, or a step): the UDP counters, CPU per component, peak
+ * RSS, a per-second timeline and the flip latency, around one drive of the generators.
+ */
+import { sleep } from './children.mjs';
+import { cpuFigures, joinLatency, mib, round, serverFigures } from './figures.mjs';
+import { fmt, log } from './report.mjs';
+import { postgresPids } from './setup.mjs';
+import { counterDelta, cpuSeconds, drain, kernelUdp, machineCpu, rssBytes, udpCounters } from './stats.mjs';
+
+/** Deliveries still in flight after the server has drained its UDP queue. */
+const DELIVERY_GRACE_MS = 1_000;
+
+/**
+ * A phase runner for this server: `(name, multiplier, seconds) => figures`, at `multiplier` × the target rate.
+ */
+export function serverPhases(options, run, server, workers, redis) {
+  /** CPU seconds per component and per pid (PostgreSQL backends come and go between two snapshots). */
+  const cpuSnapshot = async () => {
+    const pids = {
+      server: [server.pid],
+      redis: redis.pid ? [redis.pid] : [],
+      postgres: await postgresPids(options.databaseUrl, run.database),
+      ...workers.pids(),
+    };
+    const out = { machine: machineCpu(), at: Date.now() };
+    for (const [name, list] of Object.entries(pids)) {
+      out[name] = new Map(list.map((pid) => [pid, cpuSeconds(pid) ?? 0]));
+    }
+    return out;
+  };
+  const processed = async () => Object.values(udpCounters(await server.scrape())).reduce((s, v) => s + v, 0);
+
+  return async (name, multiplier, seconds) => {
+    const phaseRate = options.rate * multiplier;
+    await workers.reset();
+    const metrics0 = await server.scrape();
+    const kernel0 = kernelUdp();
+    const cpu0 = await cpuSnapshot();
+    const timeline = startTimeline(server, metrics0);
+    const sent = await workers.drive(server.udpPort, phaseRate, seconds * 1000, true);
+    const cpu1 = await cpuSnapshot();
+    await drain(processed);
+    await sleep(DELIVERY_GRACE_MS);
+    const { rows, rssMax } = timeline.stop();
+    const metrics1 = await server.scrape();
+    const kernel1 = kernelUdp();
+    const collected = await workers.collect();
+    const counters = counterDelta(udpCounters(metrics0), udpCounters(metrics1));
+    const accepted = counters['accepted/none'] ?? 0;
+    const rateLimited = counters['dropped/rate_limited'] ?? 0;
+    const dropped = Object.entries(counters)
+      .filter(([k]) => k.startsWith('dropped/'))
+      .reduce((s, [, v]) => s + v, 0);
+    const wallS = sent.elapsedMs / 1000;
+    const result = {
+      name,
+      multiplier,
+      targetRate: phaseRate,
+      seconds: round(wallS, 2),
+      offered: sent.sent,
+      offeredPerS: Math.round(sent.sent / wallS),
+      accepted,
+      acceptedPerS: Math.round(accepted / wallS),
+      rateLimited,
+      droppedByReason: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('dropped/'))),
+      neverCounted: sent.sent - accepted - dropped,
+      loss: sent.sent - accepted - rateLimited,
+      lossPct: sent.sent > 0 ? round((100 * (sent.sent - accepted - rateLimited)) / sent.sent, 3) : 0,
+      kernelRcvbufErrors: kernel1.RcvbufErrors - kernel0.RcvbufErrors,
+      cpu: cpuFigures(cpu0, cpu1),
+      serverRssMaxMiB: mib(rssMax),
+      serverMetrics: serverFigures(metrics1),
+      latency: joinLatency(sent.flips, collected),
+      timeline: rows,
+    };
+    log(
+      `${name}: offered ${fmt(result.offeredPerS)}/s, accepted ${fmt(result.acceptedPerS)}/s, loss ${fmt(result.loss)} ` +
+        `(${result.lossPct}%), server CPU ${result.cpu.server}, latency p99 ${result.latency.p99} ms`,
+    );
+    return result;
+  };
+}
+
+/**
+ * Samples the server once a second until `stop`: its peak RSS, and per second a row of accepted, kernel
+ * receive-buffer drops, server CPU cores, the event-loop lag max (ms, since the previous scrape) and the mean
+ * heartbeat batch time (ms, UDP socket to transitions published). A stall shows in the second it happened.
+ */
+function startTimeline(server, metrics0) {
+  let rssMax = rssBytes(server.pid);
+  const rows = [];
+  const sample = (metrics) => ({
+    accepted: udpCounters(metrics)['accepted/none'] ?? 0,
+    batchSum: metrics.get('presence_heartbeat_batch_seconds_sum') ?? 0,
+    batchCount: metrics.get('presence_heartbeat_batch_seconds_count') ?? 0,
+    rcvbuf: kernelUdp().RcvbufErrors,
+    cpu: cpuSeconds(server.pid),
+  });
+  let last = sample(metrics0);
+  const sampler = setInterval(async () => {
+    rssMax = Math.max(rssMax, rssBytes(server.pid) ?? 0);
+    try {
+      const metrics = await server.scrape();
+      const now = sample(metrics);
+      const batches = now.batchCount - last.batchCount;
+      rows.push([
+        now.accepted - last.accepted,
+        now.rcvbuf - last.rcvbuf,
+        round(now.cpu - last.cpu, 2),
+        round((metrics.get('presence_process_nodejs_eventloop_lag_max_seconds') ?? 0) * 1000, 1),
+        batches > 0 ? round(((now.batchSum - last.batchSum) / batches) * 1000, 1) : 0,
+      ]);
+      last = now;
+    } catch {
+      // a missed sample
+    }
+  }, 1_000);
+  return {
+    stop() {
+      clearInterval(sampler);
+      return { rows, rssMax };
+    },
+  };
+}
