@@ -1,0 +1,192 @@
+import type { PresenceStatus } from '@presence/protocol';
+import type { Redis } from 'ioredis';
+import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome } from '../../core/ports.js';
+import type { RuleConfig } from '../../core/rules.js';
+import type { ConversationId, Transition, UserId } from '../../core/types.js';
+import { type RedisKeys, typingDueMember } from './keys.js';
+import type { ProcessRegistry } from './process-registry.js';
+import { optionalNumber as num, pipeline } from './replies.js';
+import { queueScript, runScript } from './scripts.js';
+
+/** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
+const HEARTBEAT_CHUNK = 200;
+/** Users per touch script call, for the same reason. */
+const TOUCH_CHUNK = 500;
+/** Expire's reply when the user types in another conversation than the one declared. */
+const DECLARE_TYPING = 2;
+/**
+ * Each extra attempt means the user started typing elsewhere between two calls a round trip apart; after this
+ * many the call throws and its caller tries again later.
+ */
+const EXPIRE_ATTEMPTS = 4;
+
+/**
+ * Liveness decisions, each one Lua script, so each is atomic however many processes share the Redis and
+ * exactly one caller sees each transition.
+ */
+export class RedisLiveness {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly rules: RuleConfig,
+    private readonly ttlSeconds: number,
+    private readonly process: ProcessRegistry,
+  ) {}
+
+  async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
+    if (inputs.length === 0) return [];
+    const { heartbeatMinIntervalMs, presenceTimeoutMs, disconnectGraceMs } = this.rules;
+    // The script takes one time for its whole chunk, so a chunk holds consecutive inputs sharing a time.
+    const chunks: HeartbeatInput[][] = [];
+    for (const input of inputs) {
+      const last = chunks[chunks.length - 1];
+      if (last && last.length < HEARTBEAT_CHUNK && (last[0] as HeartbeatInput).at === input.at)
+        last.push(input);
+      else chunks.push([input]);
+    }
+    const replies = await pipeline(this.redis, (pipe) => {
+      for (const chunk of chunks) {
+        const keys = [this.keys.online, this.keys.processes];
+        const args: (string | number)[] = [
+          (chunk[0] as HeartbeatInput).at,
+          heartbeatMinIntervalMs,
+          this.ttlSeconds,
+          presenceTimeoutMs,
+          disconnectGraceMs,
+        ];
+        for (const { userId, status } of chunk) {
+          keys.push(this.keys.user(userId));
+          args.push(userId, status);
+        }
+        queueScript(pipe, 'heartbeats', keys, args);
+      }
+    });
+    const outcomes: HeartbeatOutcome[] = [];
+    replies.forEach((reply, c) => {
+      const flat = reply as Array<number | string>;
+      const chunk = chunks[c] as HeartbeatInput[];
+      for (let i = 0; i < chunk.length; i++) {
+        if (flat[i * 4] === 0) {
+          outcomes.push({ accepted: false, retryAfterMs: Number(flat[i * 4 + 1]) });
+          continue;
+        }
+        const { userId, status } = chunk[i] as HeartbeatInput;
+        const previous = flat[i * 4 + 1] as PresenceStatus;
+        const transition: Transition | null =
+          previous === status ? null : { userId, status, previous, lastSeen: num(flat[i * 4 + 2]) };
+        outcomes.push({ accepted: true, transition, deadline: num(flat[i * 4 + 3]) });
+      }
+    });
+    return outcomes;
+  }
+
+  async connect(userId: UserId, at: number): Promise<{ transition: Transition | null }> {
+    const [previous, status, lastSeen] = (await runScript(
+      this.redis,
+      'connect',
+      [this.keys.user(userId), this.keys.online, this.keys.processes],
+      [userId, at, this.process.id, this.ttlSeconds],
+    )) as [PresenceStatus, PresenceStatus, string];
+    const transition: Transition | null =
+      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
+    return { transition };
+  }
+
+  async setStatus(
+    userId: UserId,
+    status: 'online' | 'away',
+    at: number,
+  ): Promise<{ transition: Transition | null }> {
+    const [previous, lastSeen] = (await runScript(
+      this.redis,
+      'set-status',
+      [this.keys.user(userId), this.keys.online],
+      [userId, status, at, this.ttlSeconds],
+    )) as [PresenceStatus, string];
+    const transition: Transition | null =
+      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
+    return { transition };
+  }
+
+  async disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }> {
+    const due = await runScript(
+      this.redis,
+      'disconnect',
+      [this.keys.user(userId), this.keys.online, this.keys.processes],
+      [
+        userId,
+        at,
+        this.process.id,
+        this.ttlSeconds,
+        this.rules.presenceTimeoutMs,
+        this.rules.disconnectGraceMs,
+      ],
+    );
+    return { deadline: num(due) };
+  }
+
+  /** Also keeps this process alive when it holds no sockets at all. */
+  async touch(userIds: readonly UserId[], at: number): Promise<void> {
+    const fixed = [at, this.ttlSeconds, this.process.id, this.process.ttlMs];
+    await pipeline(this.redis, (pipe) => {
+      let i = 0;
+      do {
+        const chunk = userIds.slice(i, i + TOUCH_CHUNK);
+        const keys = [this.keys.online, this.keys.processes, ...chunk.map((u) => this.keys.user(u))];
+        queueScript(pipe, 'touch', keys, [...fixed, ...chunk]);
+        i += TOUCH_CHUNK;
+      } while (i < userIds.length);
+    });
+  }
+
+  /**
+   * Redis must be told every key a script touches before it runs, so each call names the conversation whose
+   * typing would end with the user: none at first (the common case), then the one the script reports.
+   */
+  async expire(userId: UserId, at: number): Promise<ExpireOutcome> {
+    let typingIn: ConversationId | null = null;
+    for (let attempt = 1; ; attempt++) {
+      const keys = [this.keys.user(userId), this.keys.online, this.keys.processes, this.keys.typingDue];
+      if (typingIn !== null) keys.push(this.keys.typing(typingIn));
+      const reply = (await runScript(this.redis, 'expire', keys, [
+        userId,
+        at,
+        this.rules.presenceTimeoutMs,
+        this.rules.disconnectGraceMs,
+        this.ttlSeconds,
+        typingIn ?? '',
+        typingIn === null ? '' : typingDueMember(userId, typingIn),
+      ])) as [number, string, string?, string?];
+      if (reply[0] === DECLARE_TYPING) {
+        if (attempt === EXPIRE_ATTEMPTS) throw new Error(`user ${userId} kept changing conversation`);
+        typingIn = num(reply[1]);
+        continue;
+      }
+      if (reply[0] === 0) return { transition: null, deadline: num(reply[1]), stoppedTyping: [] };
+      const stopped = num(reply[3]);
+      return {
+        transition: {
+          userId,
+          status: 'offline',
+          previous: reply[1] as PresenceStatus,
+          lastSeen: num(reply[2]),
+        },
+        deadline: null,
+        stoppedTyping: stopped === null ? [] : [stopped],
+      };
+    }
+  }
+
+  async staleUsers(cutoff: number, limit: number): Promise<UserId[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.online, '-inf', cutoff, 'LIMIT', 0, limit);
+    return ids.map(Number);
+  }
+
+  /** Without announcing anything: the users' deadlines then run from their last sign of life. */
+  async detach(userIds: readonly UserId[]): Promise<void> {
+    await pipeline(this.redis, (pipe) => {
+      for (const userId of userIds) pipe.hdel(this.keys.user(userId), `c:${this.process.id}`);
+      pipe.zrem(this.keys.processes, this.process.id);
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import type { PresenceStatus } from '@presence/protocol';
+import type { Redis } from 'ioredis';
+import type { UserState } from '../../core/rules.js';
+import type { UserId } from '../../core/types.js';
+import type { RedisKeys } from './keys.js';
+import { optionalNumber as num, pipeline } from './replies.js';
+import { queueScript } from './scripts.js';
+
+/** Whole user states read from and written to the user hashes, outside any liveness decision. */
+export class RedisUserStates {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
+    const found = new Map<UserId, UserState>();
+    if (userIds.length === 0) return found;
+    const replies = await pipeline(this.redis, (pipe) => {
+      for (const userId of userIds) pipe.hgetall(this.keys.user(userId));
+    });
+    replies.forEach((reply, i) => {
+      const state = parseUserHash(reply as Record<string, string>);
+      if (state !== null) found.set(userIds[i] as UserId, state);
+    });
+    return found;
+  }
+
+  async fill(states: ReadonlyMap<UserId, UserState>): Promise<void> {
+    if (states.size === 0) return;
+    await pipeline(this.redis, (pipe) => {
+      for (const [userId, state] of states) {
+        queueScript(
+          pipe,
+          'fill',
+          [this.keys.user(userId)],
+          [state.status, state.lastSeen ?? '', state.lastHeartbeat ?? '', this.ttlSeconds],
+        );
+      }
+    });
+  }
+
+  async scanOnline(
+    cursor: string,
+    count: number,
+  ): Promise<{ cursor: string; states: Map<UserId, UserState> }> {
+    const [next, flat] = await this.redis.zscan(this.keys.online, cursor, 'COUNT', count);
+    const ids: UserId[] = [];
+    for (let i = 0; i < flat.length; i += 2) ids.push(Number(flat[i]));
+    return { cursor: next, states: await this.getMany(ids) };
+  }
+
+  countOnline(): Promise<number> {
+    return this.redis.zcard(this.keys.online);
+  }
+
+  /**
+   * Writes state learned elsewhere (degraded mode's local store), keeping whichever side saw the user more
+   * recently. Socket counts are not restored: the caller connects its held sockets again.
+   */
+  async restore(states: ReadonlyMap<UserId, UserState>): Promise<void> {
+    if (states.size === 0) return;
+    await pipeline(this.redis, (pipe) => {
+      for (const [userId, s] of states) {
+        queueScript(
+          pipe,
+          'restore',
+          [this.keys.user(userId), this.keys.online],
+          [
+            userId,
+            s.status,
+            s.lastSeen ?? '',
+            s.lastHeartbeat ?? '',
+            s.lastSocket ?? '',
+            s.lastDisconnect ?? '',
+            this.ttlSeconds,
+            Math.max(s.lastHeartbeat ?? 0, s.lastSocket ?? 0, s.lastSeen ?? 0),
+          ],
+        );
+      }
+    });
+  }
+}
+
+/** Socket counts are summed as stored: the scripts drop those of dead processes when they next load the hash. */
+function parseUserHash(hash: Record<string, string>): UserState | null {
+  if (hash.status === undefined) return null;
+  let connections = 0;
+  for (const [field, value] of Object.entries(hash))
+    if (field.startsWith('c:')) connections += Number(value) || 0;
+  return {
+    status: hash.status as PresenceStatus,
+    lastSeen: num(hash.last_seen),
+    lastHeartbeat: num(hash.hb),
+    connections,
+    lastSocket: num(hash.ws),
+    lastDisconnect: num(hash.dc),
+  };
+}
