@@ -1,25 +1,38 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserState } from '../src/core/rules.js';
 import { redisKeys } from '../src/store/redis/keys.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { hasRedis, REDIS_URL, testPrefix } from './support/services.js';
 
 const rules = { presenceTimeoutMs: 60_000, disconnectGraceMs: 5_000, heartbeatMinIntervalMs: 10_000 };
 const T = 1_764_278_000_000;
+const state = (status: UserState['status'], lastSeen: number): UserState => ({
+  status,
+  lastSeen,
+  lastHeartbeat: lastSeen,
+  connections: 0,
+  lastSocket: null,
+  lastDisconnect: null,
+});
 
 describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
-  const prefix = testPrefix();
+  const prefixes = [testPrefix()];
+  const prefix = prefixes[0] as string;
   let redis: Redis;
   beforeAll(() => {
     redis = new Redis(REDIS_URL);
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
     redis.disconnect();
   });
-  const store = (processId: string, processTtlMs = 60_000) =>
-    new RedisStore(redis, { rules, processId, ttlSeconds: 300, processTtlMs, prefix });
+  const store = (processId: string, processTtlMs = 60_000, keyPrefix = prefix) =>
+    new RedisStore(redis, { rules, processId, ttlSeconds: 300, processTtlMs, prefix: keyPrefix });
 
   it('keeps the contract key layout', async () => {
     const s = store('layout');
@@ -29,6 +42,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     expect(await redis.zscore(`${prefix}presence:online_users`, '1')).toBe(String(T));
     const hash = await redis.hgetall(`${prefix}presence:user:1`);
     expect(hash).toMatchObject({ status: 'away', last_seen: String(T), typing_in: '9' });
+    expect(hash).not.toHaveProperty('held');
     const ttl = await redis.ttl(`${prefix}presence:user:1`);
     expect(ttl).toBeGreaterThan(290);
     expect(await redis.zrange(`${prefix}presence:typing:9`, 0, -1)).toEqual(['1']);
@@ -68,5 +82,61 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       lastSeen: T,
     });
     expect(await s.cleanup(T + 2_000)).toEqual([]);
+  });
+
+  it('creates no key the key schema does not name', async () => {
+    const own = testPrefix();
+    prefixes.push(own);
+    const keys = redisKeys(own);
+    const a = store('a', 60_000, own);
+    const b = store('b', 60_000, own);
+    await a.register();
+    await b.register();
+    await a.heartbeat([
+      { userId: 1, status: 'online', at: T },
+      { userId: 2, status: 'away', at: T },
+    ]);
+    await a.connect(3, T);
+    await b.connect(3, T);
+    await a.setStatus(3, 'away', T + 1);
+    await b.disconnect(3, T + 2);
+    await a.startTyping(1, 9, T + 10, 3_000);
+    await a.startTyping(2, 8, T + 10, 3_000);
+    await a.startTyping(3, 7, T + 10, 3_000);
+    await a.stopTyping(2, 8);
+    await a.expireTyping(3, 7, T + 3_010);
+    expect((await a.expire(1, T + 60_000)).stoppedTyping).toEqual([9]);
+    await a.touch([3], T + 3);
+    await a.fill(new Map([[4, state('offline', T - 1)]]));
+    await a.restore(new Map([[5, state('online', T)]]));
+    await a.acquireLease('sync', 'a', 60_000);
+    await a.bumpGraphVersions([1], [9]);
+    await a.cleanup(T + 4);
+    await b.renewProcess();
+    await a.detach([3], T + 5);
+
+    const named = new Set([
+      keys.online,
+      keys.processes,
+      keys.typingDue,
+      ...[1, 2, 3, 4, 5].map((u) => keys.user(u)),
+      ...[7, 8, 9].map((c) => keys.typing(c)),
+      keys.lease('sync'),
+      keys.graphVersion('user', 1),
+      keys.graphVersion('conversation', 9),
+    ]);
+    const created = await redis.keys(`${own}*`);
+    expect(created.filter((key) => !named.has(key))).toEqual([]);
+    expect(created).toEqual(
+      expect.arrayContaining([keys.online, keys.processes, keys.user(5), keys.lease('sync')]),
+    );
+  });
+
+  it('lets no script spell a key: every key comes in KEYS', async () => {
+    const dir = new URL('../src/store/redis/lua/', import.meta.url);
+    const files = await readdir(dir);
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files)
+      expect(await readFile(new URL(file, dir), 'utf8'), file).not.toMatch(/presence:/);
   });
 });
