@@ -1,0 +1,277 @@
+import { once } from 'node:events';
+import type { StatusMessage, TypingMessage } from '@presence/protocol';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalBus } from '../src/bus/bus.js';
+import { type PresenceDurable, userGroup } from '../src/core/ports.js';
+import { PresenceService } from '../src/core/presence-service.js';
+import type { RuleConfig } from '../src/core/rules.js';
+import { type Database, openDatabase } from '../src/db/database.js';
+import { PresenceRepository } from '../src/db/presence-repository.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+
+/**
+ * The service's rules on a manual clock: the store is the embedded memory backend, the durable record a real
+ * (embedded) PostgreSQL, the bus the in-process one. Time moves only when a test moves it; the service's own
+ * events and bus deliveries are awaited, never slept for.
+ */
+
+const rules: RuleConfig = {
+  presenceTimeoutMs: 60_000,
+  disconnectGraceMs: 5_000,
+  heartbeatMinIntervalMs: 10_000,
+};
+const TYPING_TTL_MS = 3_000;
+const T = 1_764_278_000_000;
+
+let database: Database;
+let repo: PresenceRepository;
+beforeAll(async () => {
+  database = await openDatabase({ dataDir: 'memory://' });
+  await database.migrate();
+  repo = new PresenceRepository(database.db);
+});
+afterAll(() => database.close());
+
+/** Counts the durable store's visibility loads, passing every call through to the real repository. */
+function counting(durable: PresenceRepository) {
+  const calls = { subscribersMany: 0 };
+  const wrapped: PresenceDurable = Object.create(durable);
+  wrapped.subscribersMany = (ids) => {
+    calls.subscribersMany += 1;
+    return durable.subscribersMany(ids);
+  };
+  return { durable: wrapped, calls };
+}
+
+interface World {
+  service: PresenceService;
+  store: MemoryStore;
+  bus: LocalBus;
+  calls: { subscribersMany: number };
+  now: number;
+  /** Frames delivered to a user's group, in order. */
+  inbox(userId: number): Array<StatusMessage | TypingMessage>;
+  /** The next frame delivered to a user's group. */
+  nextFrame(userId: number): Promise<StatusMessage | TypingMessage>;
+}
+
+let nextId = 1;
+/** Fresh user ids per test: the database is shared by the file, the store and the clock are not. */
+const ids = (n: number) => Array.from({ length: n }, () => nextId++);
+
+function world(): World {
+  const bus = new LocalBus();
+  const { durable, calls } = counting(repo);
+  const state = { now: T };
+  const clock = () => state.now;
+  const store = new MemoryStore(rules, 300_000, clock);
+  const service = new PresenceService({
+    store,
+    durable,
+    bus,
+    typingTtlMs: TYPING_TTL_MS,
+    clock,
+    resolutionMs: 25,
+    cacheTtlMs: 300_000,
+  });
+  const inboxes = new Map<number, Array<StatusMessage | TypingMessage>>();
+  const waiters = new Map<number, Array<(m: StatusMessage | TypingMessage) => void>>();
+  const inbox = (userId: number) => {
+    let box = inboxes.get(userId);
+    if (!box) {
+      const created: Array<StatusMessage | TypingMessage> = [];
+      box = created;
+      inboxes.set(userId, created);
+      bus.subscribe(userGroup(userId), (payload) => {
+        const message = JSON.parse(payload) as StatusMessage | TypingMessage;
+        const waiting = waiters.get(userId)?.shift();
+        if (waiting) waiting(message);
+        else created.push(message);
+      });
+    }
+    return box;
+  };
+  return {
+    service,
+    store,
+    bus,
+    calls,
+    get now() {
+      return state.now;
+    },
+    set now(value: number) {
+      state.now = value;
+    },
+    inbox,
+    nextFrame(userId) {
+      const box = inbox(userId);
+      const queued = box.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve) => {
+        const list = waiters.get(userId) ?? [];
+        list.push(resolve);
+        waiters.set(userId, list);
+      });
+    },
+  };
+}
+
+async function friends(a: number, b: number): Promise<void> {
+  await repo.ensureUsers([a, b]);
+  await repo.follow(a, b);
+  await repo.follow(b, a);
+}
+
+describe('presence service on a manual clock', () => {
+  let w: World;
+  beforeEach(() => {
+    w = world();
+  });
+
+  it('takes a heartbeating user offline at the timeout, with last_seen at the last heartbeat', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    w.inbox(friend);
+    await w.service.heartbeat(me, 'away');
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'away' });
+
+    w.now = T + rules.presenceTimeoutMs - 25;
+    await w.service.tick();
+    expect((await w.service.getStatus(friend, me))?.status).toBe('away');
+
+    w.now = T + rules.presenceTimeoutMs;
+    await w.service.tick();
+    expect(await w.nextFrame(friend)).toEqual({
+      type: 'presence.status',
+      user_id: me,
+      status: 'offline',
+      last_seen: new Date(T).toISOString(),
+    });
+  });
+
+  it('waits out the grace after the last socket closes, and a reconnect within it shows no flap', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    w.inbox(friend);
+    await w.service.connect(me);
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'online' });
+
+    w.now = T + 1_000;
+    await w.service.disconnect(me);
+    w.now = T + 1_000 + rules.disconnectGraceMs - 25;
+    await w.service.tick();
+    await w.service.connect(me);
+    w.now = T + 1_000 + rules.disconnectGraceMs + 1_000;
+    await w.service.tick();
+    w.now = T + 10_000;
+    await w.service.disconnect(me);
+    w.now = T + 10_000 + rules.disconnectGraceMs;
+    await w.service.tick();
+    // The only frame after `online` is the final offline: the reconnect inside the grace showed nothing.
+    expect(await w.nextFrame(friend)).toMatchObject({
+      user_id: me,
+      status: 'offline',
+      last_seen: new Date(T + 10_000).toISOString(),
+    });
+    expect(w.inbox(friend)).toEqual([]);
+  });
+
+  it('expires typing after the TTL with no new start, and a start inside it extends it', async () => {
+    const [me, partner] = ids(2) as [number, number];
+    const conversation = 9_000 + me;
+    await repo.ensureUsers([me, partner]);
+    await repo.setConversation(conversation, [me, partner]);
+    w.inbox(partner);
+    expect(await w.service.startTyping(me, conversation)).toBe(true);
+    expect(await w.nextFrame(partner)).toMatchObject({
+      type: 'presence.typing',
+      user_id: me,
+      is_typing: true,
+    });
+
+    w.now = T + 2_000;
+    await w.service.startTyping(me, conversation);
+    w.now = T + TYPING_TTL_MS + 500;
+    await w.service.tick();
+    w.now = T + 2_000 + TYPING_TTL_MS;
+    await w.service.tick();
+    expect(await w.nextFrame(partner)).toEqual({
+      type: 'presence.typing',
+      user_id: me,
+      conversation_id: conversation,
+      is_typing: false,
+    });
+    expect(w.inbox(partner)).toEqual([]);
+  });
+
+  it('refuses typing in a conversation the user does not take part in', async () => {
+    const [me, other] = ids(2) as [number, number];
+    await repo.ensureUsers([me, other]);
+    await repo.setConversation(9_500 + me, [other]);
+    expect(await w.service.startTyping(me, 9_500 + me)).toBe(false);
+  });
+
+  it('writes a burst of transitions through as one statement', async () => {
+    const users = ids(300);
+    await repo.ensureUsers(users);
+    const written = once(w.service.events, 'written');
+    await w.service.heartbeats(users.map((userId) => ({ userId, status: 'online' as const })));
+    expect(await written).toEqual([300]);
+    const stored = await repo.getPresences(users);
+    expect([...stored.values()].every((r) => r.status === 'online' && r.lastSeen === T)).toBe(true);
+  });
+
+  it('loads the visibility of many users in one query, and reloads one after a graph change', async () => {
+    const users = ids(50);
+    const [watcher] = ids(1) as [number];
+    for (const userId of users) await friends(userId, watcher);
+    w.inbox(watcher);
+    await w.service.heartbeats(users.map((userId) => ({ userId, status: 'online' as const })));
+    for (const _ of users) await w.nextFrame(watcher);
+    expect(w.calls.subscribersMany).toBe(1);
+
+    const [first] = users as [number];
+    await repo.unfollow(watcher, first);
+    const invalidated = once(w.service.events, 'graphInvalidated');
+    await w.service.unfollow(watcher, first);
+    expect(await invalidated).toEqual([[watcher, first], []]);
+
+    w.now = T + 1_000;
+    // The unfollowed user's change must not reach the watcher. The barrier is the watcher's own change, whose
+    // list was dropped too and loads in the same batch, published after the first's.
+    await w.service.heartbeats([{ userId: first, status: 'away' }]);
+    await w.service.heartbeats([{ userId: watcher, status: 'away' }]);
+    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: watcher, status: 'away' });
+    expect(w.inbox(watcher)).toEqual([]);
+    expect(w.calls.subscribersMany).toBe(2);
+  });
+
+  it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    w.inbox(friend);
+    await w.service.heartbeat(me, 'online');
+    await w.nextFrame(friend);
+    // A second process on the same hot state, which never saw the heartbeat: only its sweep can find the user.
+    const other = new PresenceService({
+      store: w.store,
+      durable: repo,
+      bus: w.bus,
+      typingTtlMs: TYPING_TTL_MS,
+      clock: () => w.now,
+      resolutionMs: 25,
+      cacheTtlMs: 300_000,
+    });
+    w.now = T + rules.presenceTimeoutMs - 1;
+    expect(await other.sweep()).toBe(0);
+    w.now = T + rules.presenceTimeoutMs;
+    expect(await other.sweep()).toBe(1);
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'offline' });
+    // The first process's own deadline finds nothing left to do: the transition was announced once.
+    await w.service.tick();
+    await w.service.heartbeat(friend, 'away');
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: friend, status: 'away' });
+    expect(w.inbox(friend)).toEqual([]);
+    await other.shutdown();
+  });
+});
