@@ -53,7 +53,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The configuration for a partial one: contract defaults, then the overrides, then the invariants. */
+/** The configuration for a partial one: the documented defaults, then the overrides, then the invariants. */
 export function resolveConfig(options: Partial<Config> = {}): Config {
   const defaults = loadConfig({});
   const production = options.databaseUrl !== undefined || options.redisUrl !== undefined;

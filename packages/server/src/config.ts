@@ -1,5 +1,5 @@
 /**
- * Every environment variable of contract section 2, parsed and validated in one place. A bad value stops
+ * Every environment variable the service reads, parsed and validated in one place. A bad value stops
  * the start with a ConfigError that names the variable and says what it expects.
  */
 export interface Config {

@@ -9,7 +9,7 @@ export function tokenKey(secret: string): TokenKey {
 }
 
 /**
- * Signs a user token as contract section 3 says: HS256, `sub` = the user id in decimal, `exp` required.
+ * Signs a user token: HS256, `sub` = the user id in decimal, `exp` required (what every client verifies against).
  *
  * @example
  * const token = await signUserToken(tokenKey(process.env.AUTH_SECRET!), 42, 3600);

@@ -1,8 +1,9 @@
 import type { PresenceStatus } from '@presence/protocol';
 
 /**
- * The liveness rules of contract section 5 as plain functions over data, with time passed in. The
- * in-memory store applies them directly; the Redis store runs the same rules in Lua (store/redis-scripts.ts),
+ * The liveness rules (online while a socket is open or the last heartbeat is younger than the timeout;
+ * offline after the later of timeout and close grace) as plain functions over data, with time passed in. The
+ * in-memory store applies them directly; the Redis store runs the same rules in Lua (store/redis/),
  * and one conformance suite holds both to them.
  */
 

@@ -27,7 +27,7 @@ export interface HttpDeps {
 }
 
 /**
- * The REST API of contract section 6 on Fastify: JSON schemas validate every input at the edge, and every
+ * The REST API (user endpoints, graph endpoints, operations) on Fastify: JSON schemas validate every input at the edge, and every
  * error, Fastify's own included, answers `{"error": {"code", "message"}}` from the one catalog.
  */
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {

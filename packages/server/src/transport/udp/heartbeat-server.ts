@@ -33,7 +33,7 @@ interface Pending {
 }
 
 /**
- * UDP heartbeats (contract section 7). Never answers a datagram (no amplification). Packets are checked in the
+ * UDP heartbeats: one JSON object per datagram, at most 512 bytes. Never answers a datagram (no amplification). Packets are checked in the
  * order cheapest first (size, JSON, fields, clock window, cached token, local rate limit), and the survivors
  * of one turn of the event loop go to the store as one batch, so a storm costs a round trip per batch.
  */
