@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Bus, BusHandler } from '../core/ports.js';
+import { busChannel } from '../store/redis/keys.js';
 import { LocalBus } from './bus.js';
 
 interface Envelope {
@@ -28,7 +29,7 @@ export class RedisBus implements Bus {
     private readonly subscriber: Redis,
     prefix: string,
   ) {
-    this.channel = `${prefix}presence:bus`;
+    this.channel = busChannel(prefix);
   }
 
   /** Subscribes `subscriber` (a connection of its own, which pub/sub takes over) to the bus channel. */

@@ -3,7 +3,7 @@ import type { PresenceStatus } from '@presence/protocol';
 /**
  * The liveness rules (online while a socket is open or the last heartbeat is younger than the timeout;
  * offline after the later of timeout and close grace) as plain functions over data, with time passed in. The
- * in-memory store applies them directly; the Redis store runs the same rules in Lua (store/redis/),
+ * in-memory store applies them directly; the Redis store runs the same rules in Lua (store/redis/lua/),
  * and one conformance suite holds both to them.
  */
 

@@ -1,0 +1,166 @@
+import type { UserPresence } from '@presence/protocol';
+import { describe, expect, it } from 'vitest';
+import { LocalBus } from '../src/bus/bus.js';
+import { userGroup } from '../src/core/ports.js';
+import { Session, type SessionOptions, type SocketLike } from '../src/core/session.js';
+
+/**
+ * The per-connection rules on their own: a socket that records what it is asked to do, a service whose answers
+ * the test releases when it wants, the in-process bus, and a manual clock.
+ */
+
+const T = 1_764_278_000_000;
+
+class RecordingSocket implements SocketLike {
+  readonly sent: unknown[] = [];
+  closed: { code: number; reason: string } | null = null;
+  bufferedAmount = 0;
+  send(payload: string): void {
+    this.sent.push(JSON.parse(payload));
+  }
+  close(code: number, reason: string): void {
+    this.closed ??= { code, reason };
+  }
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function setup(overrides: Partial<SessionOptions> = {}) {
+  const socket = new RecordingSocket();
+  const bus = new LocalBus();
+  const snapshot = deferred<UserPresence[]>();
+  const calls: string[] = [];
+  const clock = { now: T };
+  const closedBy: string[] = [];
+  const service: SessionOptions['service'] = {
+    connect: async (userId) => {
+      calls.push(`connect ${userId}`);
+    },
+    disconnect: async (userId) => {
+      calls.push(`disconnect ${userId}`);
+    },
+    snapshot: () => snapshot.promise,
+    setStatus: async (userId, status) => {
+      calls.push(`status ${userId} ${status}`);
+    },
+    startTyping: async (_userId, conversationId) => conversationId === 7,
+    stopTyping: async (_userId, conversationId) => conversationId === 7,
+  };
+  const session = new Session({
+    service,
+    bus,
+    socket,
+    userId: 1,
+    tokenExpiresAt: T + 60_000,
+    clock: () => clock.now,
+    limits: { maxBufferedBytes: 1_000, maxBadFrames: 2, badFrameWindowMs: 60_000 },
+    onClosedByServer: (reason) => closedBy.push(reason),
+    ...overrides,
+  });
+  return { session, socket, bus, snapshot, calls, clock, closedBy };
+}
+
+const status = (userId: number, s: string) =>
+  JSON.stringify({ type: 'presence.status', user_id: userId, status: s, last_seen: null });
+
+/** Lets pending promise callbacks run (the session's work is a few promise steps deep). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('WebSocket session rules', () => {
+  it('sends the snapshot first, with events that came before it queued behind it in order', async () => {
+    const { socket, bus, snapshot } = setup();
+    bus.publish([userGroup(1)], status(2, 'online'));
+    bus.publish([userGroup(1)], status(3, 'away'));
+    await settle();
+    expect(socket.sent).toEqual([]);
+    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null }]);
+    await settle();
+    expect(socket.sent.map((m) => (m as { type: string; user_id?: number }).type)).toEqual([
+      'presence.snapshot',
+      'presence.status',
+      'presence.status',
+    ]);
+    expect(socket.sent[2]).toMatchObject({ user_id: 3, status: 'away' });
+  });
+
+  it('hands frames to the service and answers a forbidden one with an error frame', async () => {
+    const { session, socket, snapshot, calls } = setup();
+    snapshot.resolve([]);
+    await settle();
+    session.receive(JSON.stringify({ type: 'presence.status.set', status: 'away' }));
+    session.receive(JSON.stringify({ type: 'presence.typing.start', conversation_id: 8 }));
+    await settle();
+    expect(calls).toContain('status 1 away');
+    expect(socket.sent.at(-1)).toMatchObject({ type: 'error', code: 'forbidden' });
+    expect(socket.closed).toBeNull();
+  });
+
+  it('closes with 1008 once bad frames pass the budget within the window, not before', async () => {
+    const { session, socket, snapshot, clock, closedBy } = setup();
+    snapshot.resolve([]);
+    await settle();
+    session.receive('not json');
+    session.receive(null);
+    expect(socket.closed).toBeNull();
+    // A new window forgives the old frames.
+    clock.now = T + 60_001;
+    session.receive('{"type":"nope"}');
+    session.receive('{}');
+    expect(socket.closed).toBeNull();
+    session.receive('[]');
+    expect(socket.closed).toEqual({ code: 1008, reason: 'too many bad frames' });
+    expect(closedBy).toEqual(['abuse']);
+    expect(socket.sent.filter((m) => (m as { type: string }).type === 'error')).toHaveLength(5);
+  });
+
+  it('closes a client that stops reading with 4008 and sends it nothing more', async () => {
+    const { socket, bus, snapshot, closedBy } = setup();
+    snapshot.resolve([]);
+    await settle();
+    bus.publish([userGroup(1)], status(2, 'online'));
+    socket.bufferedAmount = 1_001;
+    bus.publish([userGroup(1)], status(2, 'away'));
+    bus.publish([userGroup(1)], status(2, 'online'));
+    expect(socket.closed).toEqual({ code: 4008, reason: 'slow consumer' });
+    expect(closedBy).toEqual(['slow_consumer']);
+    expect(socket.sent).toHaveLength(2);
+  });
+
+  it('lives as long as its token, and ends with 4001', () => {
+    const { session, socket, clock } = setup();
+    expect(session.tokenExpiresIn()).toBe(60_000);
+    clock.now = T + 59_000;
+    expect(session.tokenExpiresIn()).toBe(1_000);
+    clock.now = T + 61_000;
+    expect(session.tokenExpiresIn()).toBe(0);
+    session.expireToken();
+    expect(socket.closed).toEqual({ code: 4001, reason: 'token expired' });
+  });
+
+  it('drops a peer that missed a ping, and counts any frame as an answer', () => {
+    const { session } = setup();
+    expect(session.checkAlive()).toBe(true);
+    expect(session.checkAlive()).toBe(false);
+    session.markAlive();
+    expect(session.checkAlive()).toBe(true);
+    session.receive('{"type":"presence.typing.stop","conversation_id":7}');
+    expect(session.checkAlive()).toBe(true);
+  });
+
+  it('disconnects once on close, after the connect, and stops delivering', async () => {
+    const { session, socket, bus, snapshot, calls } = setup();
+    session.close();
+    session.close();
+    snapshot.resolve([]);
+    bus.publish([userGroup(1)], status(2, 'online'));
+    await settle();
+    expect(calls).toEqual(['connect 1', 'disconnect 1']);
+    expect(socket.sent).toEqual([]);
+  });
+});
