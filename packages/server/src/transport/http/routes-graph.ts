@@ -1,9 +1,9 @@
 import { parseId } from '@presence/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearer, sameKey } from './auth.js';
+import type { HttpDeps } from './deps.js';
 import { HttpError } from './errors.js';
 import { errors, idParam } from './schemas.js';
-import type { HttpDeps } from './server.js';
 
 const security = [{ serviceKey: [] }];
 const noContent = { 204: { type: 'null', description: 'done' }, ...errors(400, 401, 404, 413) };

@@ -1,11 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from './server.js';
-
-export interface Readiness {
-  redis: 'up' | 'down' | 'not_configured';
-  database: 'up' | 'down';
-  degraded: boolean;
-}
+import type { HttpDeps } from './deps.js';
 
 /** /healthz (the process runs), /readyz (it can serve), /metrics (Prometheus text). */
 export function registerOpsRoutes(app: FastifyInstance, { metrics, readiness }: HttpDeps): void {

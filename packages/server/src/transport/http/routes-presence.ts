@@ -1,9 +1,9 @@
 import { type PresenceStatus, parseId } from '@presence/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from './auth.js';
+import type { HttpDeps } from './deps.js';
 import { HttpError } from './errors.js';
 import { errors, idParam, presenceSchema, usersSchema } from './schemas.js';
-import type { HttpDeps } from './server.js';
 
 const security = [{ userToken: [] }];
 

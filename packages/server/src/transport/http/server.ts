@@ -6,29 +6,19 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify';
-import type { TokenVerifier } from '../../auth/token-verifier.js';
-import type { PresenceService } from '../../core/presence-service.js';
-import type { Logger } from '../../logger.js';
-import type { Metrics } from '../../metrics.js';
+import type { HttpDeps } from './deps.js';
 import { catalogEntry, sendError } from './errors.js';
 import { registerDemoRoutes } from './routes-demo.js';
 import { registerGraphRoutes } from './routes-graph.js';
-import { type Readiness, registerOpsRoutes } from './routes-ops.js';
+import { registerOpsRoutes } from './routes-ops.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 
-export interface HttpDeps {
-  service: PresenceService;
-  verifier: TokenVerifier;
-  metrics: Metrics;
-  logger: Logger;
-  serviceKey: string | undefined;
-  readiness: () => Promise<Readiness>;
-  demo: { mintToken(userId: number): Promise<string>; users(): Promise<unknown>; staticDir: string } | null;
-}
+export type { HttpDeps } from './deps.js';
 
 /**
- * The REST API (user endpoints, graph endpoints, operations) on Fastify: JSON schemas validate every input at the edge, and every
- * error, Fastify's own included, answers `{"error": {"code", "message"}}` from the one catalog.
+ * The REST API (user endpoints, graph endpoints, operations) on Fastify: JSON schemas validate every input at
+ * the edge, and every error, Fastify's own included, answers `{"error": {"code", "message"}}` from the one
+ * catalog.
  */
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({

@@ -1,0 +1,22 @@
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import type { PresenceService } from '../../core/presence-service.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+
+/** What `GET /readyz` reports. */
+export interface Readiness {
+  redis: 'up' | 'down' | 'not_configured';
+  database: 'up' | 'down';
+  degraded: boolean;
+}
+
+/** What the HTTP routes need: the service and the edges around it. */
+export interface HttpDeps {
+  service: PresenceService;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  serviceKey: string | undefined;
+  readiness: () => Promise<Readiness>;
+  demo: { mintToken(userId: number): Promise<string>; users(): Promise<unknown>; staticDir: string } | null;
+}
