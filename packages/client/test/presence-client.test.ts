@@ -204,9 +204,10 @@ describe('PresenceClient against a real server', () => {
 
 describe('goOffline', () => {
   let server: TestServer;
-  // A grace far beyond the test timeout: only the offline heartbeat can make Bob offline in time.
+  // A grace far beyond the test timeout: only the offline heartbeat can make Bob offline in time. The server
+  // refuses a grace that is not below the presence timeout, so that moves up with it.
   beforeAll(async () => {
-    server = await startTestServer({ disconnectGraceMs: 120_000 });
+    server = await startTestServer({ disconnectGraceMs: 120_000, presenceTimeoutMs: 240_000 });
   });
   afterAll(() => server?.close());
 
