@@ -2,7 +2,7 @@ import {
   type ClientMessage,
   CloseCodes,
   type PresenceStatus,
-  type ServerMessage,
+  parseServerMessage,
   type UserPresence,
 } from '@presence/protocol';
 import { backoffDelay } from './backoff.js';
@@ -17,7 +17,6 @@ import { Emitter } from './emitter.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
 import { httpHeartbeat } from './http-heartbeat.js';
 import { IdleDetector } from './idle-detector.js';
-import { parseServerMessage } from './parse-server-message.js';
 import { PresenceStore } from './presence-store.js';
 import { resolveToken, userIdFromToken } from './token.js';
 import {
@@ -301,7 +300,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   }
 
   #onFrame(text: string): void {
-    const message: ServerMessage | null = parseServerMessage(text);
+    const message = parseServerMessage(text);
     if (!message) return;
     switch (message.type) {
       case 'presence.snapshot': {

@@ -1,6 +1,5 @@
 import { backoffDelay, formatLastSeen, PresenceStore, userIdFromToken } from '@presence/client';
 import { describe, expect, it } from 'vitest';
-import { parseServerMessage } from '../src/parse-server-message.js';
 
 describe('backoffDelay', () => {
   it('grows exponentially up to the cap, with full jitter', () => {
@@ -47,19 +46,6 @@ describe('PresenceStore', () => {
     expect(store.typingIn(9)).toEqual([1]);
     expect(store.clearTyping()).toEqual([{ user_id: 1, conversation_id: 9, is_typing: false }]);
     expect(store.typingIn(9)).toEqual([]);
-  });
-});
-
-describe('parseServerMessage', () => {
-  it('keeps well-formed frames and ignores unknown or broken ones', () => {
-    expect(
-      parseServerMessage('{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"x":1}'),
-    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null });
-    expect(parseServerMessage('{"type":"presence.future"}')).toBeNull();
-    expect(parseServerMessage('not json')).toBeNull();
-    expect(
-      parseServerMessage('{"type":"presence.typing","user_id":1,"conversation_id":0,"is_typing":true}'),
-    ).toBeNull();
   });
 });
 

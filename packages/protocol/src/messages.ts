@@ -87,7 +87,61 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   return { ok: true, value: { type, conversation_id } };
 }
 
-/** The UDP heartbeat datagram of contract section 7. `timestamp` is Unix seconds. */
+function isPresence(value: unknown): value is UserPresence {
+  if (typeof value !== 'object' || value === null) return false;
+  const { user_id, status, last_seen } = value as Record<string, unknown>;
+  return isId(user_id) && isStatus(status) && (last_seen === null || typeof last_seen === 'string');
+}
+
+/** Picks the wire fields only, so extra fields a newer server adds never leak into a client's store. */
+function presenceOf(value: UserPresence): UserPresence {
+  return { user_id: value.user_id, status: value.status, last_seen: value.last_seen };
+}
+
+/**
+ * Validates a server frame at the client's edge. An unknown type yields null rather than an error: the
+ * server may add message types, and an older client must ignore them. A known type with a broken field
+ * yields null too; snapshot entries that are broken are dropped one by one.
+ *
+ * @example
+ * socket.onmessage = (event) => {
+ *   const message = parseServerMessage(event.data);
+ *   if (message?.type === 'presence.status') render(message.user_id, message.status);
+ * };
+ */
+export function parseServerMessage(text: string): ServerMessage | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const frame = data as Record<string, unknown>;
+  switch (frame.type) {
+    case 'presence.snapshot': {
+      if (!Array.isArray(frame.users)) return null;
+      return { type: 'presence.snapshot', users: frame.users.filter(isPresence).map(presenceOf) };
+    }
+    case 'presence.status':
+      return isPresence(frame) ? { type: 'presence.status', ...presenceOf(frame) } : null;
+    case 'presence.typing': {
+      const { user_id, conversation_id, is_typing } = frame;
+      if (!isId(user_id) || !isId(conversation_id) || typeof is_typing !== 'boolean') return null;
+      return { type: 'presence.typing', user_id, conversation_id, is_typing };
+    }
+    case 'error': {
+      const { code, message } = frame;
+      if (typeof code !== 'string' || typeof message !== 'string') return null;
+      // Passed through as sent: a code newer than this catalog is still worth reporting.
+      return { type: 'error', code: code as ErrorCode, message };
+    }
+    default:
+      return null;
+  }
+}
+
+/** The UDP heartbeat datagram, at most MAX_UDP_PACKET_BYTES of JSON. `timestamp` is Unix seconds. */
 export interface HeartbeatPacket {
   user_id: number;
   token: string;
