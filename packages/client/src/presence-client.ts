@@ -1,11 +1,9 @@
 import {
   type ClientMessage,
-  CloseCodes,
   type PresenceStatus,
   parseServerMessage,
   type UserPresence,
 } from '@presence/protocol';
-import { backoffDelay } from './backoff.js';
 import {
   DEFAULT_IDLE_MS,
   defaultUrl,
@@ -18,19 +16,10 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.j
 import { httpHeartbeat } from './http-heartbeat.js';
 import { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
+import { ReconnectingSocket } from './reconnecting-socket.js';
 import { resolveToken, userIdFromToken } from './token.js';
-import {
-  type ConnectionState,
-  type HeartbeatResult,
-  type HeartbeatTransport,
-  type WebSocketConstructor,
-  type WebSocketLike,
-  WS_OPEN,
-} from './types.js';
+import type { ConnectionState, HeartbeatResult, HeartbeatTransport, WebSocketConstructor } from './types.js';
 import { TypingIndicator } from './typing-indicator.js';
-
-/** WebSocket close code for a normal close by this client (RFC 6455). */
-const NORMAL_CLOSURE = 1000;
 
 /**
  * A live view of who is online, away or typing, kept current over one WebSocket, plus this user's own
@@ -45,20 +34,15 @@ const NORMAL_CLOSURE = 1000;
 export class PresenceClient extends Emitter<PresenceClientEvents> {
   readonly #options: PresenceClientOptions;
   readonly #wsUrl: string;
-  readonly #WebSocket: WebSocketConstructor;
+  readonly #socket: ReconnectingSocket;
   readonly #store = new PresenceStore();
   readonly #transport: HeartbeatTransport | null;
   readonly #heartbeat: HeartbeatLoop | null;
   readonly #idle: IdleDetector | null;
   readonly #typing = new Map<number, TypingIndicator>();
   #token: string | null = null;
-  #socket: WebSocketLike | null = null;
   #state: ConnectionState = 'closed';
   #active = false;
-  /** Bumped on every connect attempt and on close, so a late callback of an old attempt does nothing. */
-  #generation = 0;
-  #attempt = 0;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   #chosen: 'online' | 'away' = 'online';
   #offline = false;
@@ -75,7 +59,19 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       throw new TypeError(
         'PresenceClient: no global WebSocket; in Node pass `WebSocket` from the ws package',
       );
-    this.#WebSocket = ctor;
+    this.#socket = new ReconnectingSocket({
+      WebSocket: ctor,
+      url: () => this.#socketUrl(),
+      backoff: options.reconnect,
+      onConnecting: () => this.#setState('connecting'),
+      onMessage: (text) => this.#onFrame(text),
+      onClose: () => this.#dropped(),
+      onFailure: (stage, error) =>
+        this.emit('error', {
+          code: stage === 'url' ? 'token_failed' : 'connect_failed',
+          message: String(error),
+        }),
+    });
     this.#transport = options.heartbeat === false ? null : (options.heartbeat ?? httpHeartbeat({ url }));
     this.#heartbeat = this.#transport
       ? new HeartbeatLoop({
@@ -100,33 +96,64 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
           });
   }
 
-  /** `open` once the first snapshot of the current socket has been applied. */
+  /**
+   * `open` once the first snapshot of the current socket has been applied.
+   *
+   * @example
+   * if (client.connectionState !== 'open') banner.textContent = 'reconnecting…';
+   */
   get connectionState(): ConnectionState {
     return this.#state;
   }
 
-  /** The status this client reports for its own user. */
+  /**
+   * The status this client reports for its own user.
+   *
+   * @example
+   * myDot.className = client.status; // 'online', 'away' while idle, 'offline' after goOffline()
+   */
   get status(): PresenceStatus {
     if (this.#offline) return 'offline';
     return this.#idle?.idle ? 'away' : this.#chosen;
   }
 
-  /** The user id of the token, once a token has been fetched (or as given in the options). */
+  /**
+   * The user id of the token, once a token has been fetched (or as given in the options).
+   *
+   * @example
+   * await client.connect();
+   * const me = client.userId;
+   */
   get userId(): number | null {
     return this.#options.userId ?? (this.#token ? userIdFromToken(this.#token) : null);
   }
 
-  /** The presence of one visible user (or oneself, after the first own transition). */
+  /**
+   * The presence of one visible user (or oneself, after the first own transition).
+   *
+   * @example
+   * const bob = client.get(42); // { user_id: 42, status: 'away', last_seen: '2025-11-27T12:00:00.000Z' }
+   */
   get(userId: number): UserPresence | undefined {
     return this.#store.get(userId);
   }
 
-  /** Every visible user the client knows of. */
+  /**
+   * Every visible user the client knows of.
+   *
+   * @example
+   * const online = client.users().filter((u) => u.status !== 'offline');
+   */
   users(): UserPresence[] {
     return this.#store.list();
   }
 
-  /** Ids of the users typing in a conversation now. */
+  /**
+   * Ids of the users typing in a conversation now.
+   *
+   * @example
+   * hint.hidden = client.typingIn(7).length === 0;
+   */
   typingIn(conversationId: number): number[] {
     return this.#store.typingIn(conversationId);
   }
@@ -147,12 +174,11 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     if (!this.#active) {
       this.#active = true;
       this.#offline = false;
-      this.#attempt = 0;
       this.#idle?.start();
       this.#heartbeat?.start(this.status);
       // Until the first snapshot the socket is not keeping the user present; heartbeats cover the gap.
       this.#heartbeat?.setPeriodic(true);
-      void this.#open();
+      this.#socket.start();
     }
     return ready;
   }
@@ -168,7 +194,13 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     return this.#applyStatus();
   }
 
-  /** Sends a heartbeat now. Resolves to `rate_limited` when the server had one too recently, which is fine. */
+  /**
+   * Sends a heartbeat now. Resolves to `rate_limited` when the server had one too recently, which is fine;
+   * null when the client sends no heartbeats (`heartbeat: false`).
+   *
+   * @example
+   * const result = await client.heartbeat(); // 'sent', 'rate_limited', 'unauthorized' or 'failed'
+   */
   async heartbeat(): Promise<HeartbeatResult | null> {
     return this.#heartbeat ? this.#heartbeat.beat() : null;
   }
@@ -184,13 +216,18 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     this.#offline = true;
     this.#shutdown();
     if (this.#heartbeat) await this.#heartbeat.setStatus('offline');
-    this.#closeSocket();
+    this.#socket.close();
   }
 
-  /** Closes the connection without saying offline: the server marks the user offline after its grace. */
+  /**
+   * Closes the connection without saying offline: the server marks the user offline after its grace.
+   *
+   * @example
+   * window.addEventListener('pagehide', () => client.close());
+   */
   close(): void {
     this.#shutdown();
-    this.#closeSocket();
+    this.#socket.close();
     this.#transport?.close?.();
   }
 
@@ -211,11 +248,10 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     return indicator;
   }
 
+  /** Stops what runs by itself. The caller closes the socket: `goOffline` first sends its offline heartbeat. */
   #shutdown(): void {
     this.#active = false;
-    this.#generation++;
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
+    this.#socket.stop();
     this.#idle?.stop();
     this.#heartbeat?.stop();
     for (const indicator of this.#typing.values()) indicator.reset();
@@ -223,15 +259,6 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     this.#waiters = [];
     for (const waiter of waiters)
       waiter.reject(new Error('PresenceClient closed before the snapshot arrived'));
-  }
-
-  #closeSocket(): void {
-    const socket = this.#socket;
-    if (socket) {
-      this.#socket = null;
-      socket.close(NORMAL_CLOSURE);
-      this.#dropped();
-    }
   }
 
   #applyStatus(): Promise<HeartbeatResult | null> {
@@ -252,51 +279,15 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     return this.#token;
   }
 
-  #send(message: ClientMessage): boolean {
-    const socket = this.#socket;
-    if (!socket || socket.readyState !== WS_OPEN || this.#state !== 'open') return false;
-    socket.send(JSON.stringify(message));
-    return true;
+  /** A fresh token for every connection: a close with 4001 means the last one expired. */
+  async #socketUrl(): Promise<string> {
+    const url = new URL(this.#wsUrl);
+    url.searchParams.set('token', await this.#getToken(true));
+    return url.toString();
   }
 
-  async #open(): Promise<void> {
-    const generation = ++this.#generation;
-    this.#setState('connecting');
-    let token: string;
-    try {
-      token = await this.#getToken(true);
-    } catch (error) {
-      if (generation !== this.#generation) return;
-      this.emit('error', { code: 'token_failed', message: String(error) });
-      this.#scheduleReconnect(false);
-      return;
-    }
-    if (generation !== this.#generation) return;
-    const url = new URL(this.#wsUrl);
-    url.searchParams.set('token', token);
-    let socket: WebSocketLike;
-    try {
-      socket = new this.#WebSocket(url.toString());
-    } catch (error) {
-      this.emit('error', { code: 'connect_failed', message: String(error) });
-      this.#scheduleReconnect(false);
-      return;
-    }
-    this.#socket = socket;
-    // `never`-typed handler slots accept any event shape; these are the fields both implementations provide.
-    socket.onmessage = (event: { data: unknown }) => {
-      if (socket === this.#socket && typeof event.data === 'string') this.#onFrame(event.data);
-    };
-    socket.onclose = (event: { code: number }) => {
-      if (socket !== this.#socket) return;
-      this.#socket = null;
-      this.#dropped();
-      this.#scheduleReconnect(
-        event.code === CloseCodes.GOING_AWAY || event.code === CloseCodes.TOKEN_EXPIRED,
-      );
-    };
-    // A failed upgrade (401, network) shows up as an error followed by a close; the close handler acts.
-    socket.onerror = () => {};
+  #send(message: ClientMessage): boolean {
+    return this.#state === 'open' && this.#socket.send(JSON.stringify(message));
   }
 
   #onFrame(text: string): void {
@@ -304,7 +295,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     if (!message) return;
     switch (message.type) {
       case 'presence.snapshot': {
-        this.#attempt = 0;
+        this.#socket.resetBackoff();
         for (const change of this.#store.applySnapshot(message.users)) this.emit('status', change);
         this.#setState('open');
         this.#heartbeat?.setPeriodic(false);
@@ -343,14 +334,6 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       void this.#heartbeat.beat();
       this.#heartbeat.setPeriodic(true);
     }
-  }
-
-  #scheduleReconnect(soon: boolean): void {
-    if (!this.#active) return;
-    // A server going away or an expired token is not a failure: come back after the first, shortest delay.
-    const delay = backoffDelay(soon ? 0 : this.#attempt++, this.#options.reconnect);
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => void this.#open(), delay);
   }
 
   #onHeartbeat(result: HeartbeatResult, status: PresenceStatus): void {

@@ -30,9 +30,12 @@ export interface ErrorBody {
 }
 
 /**
- * WebSocket close codes the server uses. 1000-1015 are the RFC 6455 ones; 4000-4999 are this service's.
+ * WebSocket close codes of the service and its clients. 1000-1015 are the RFC 6455 ones; 4000-4999 are this
+ * service's.
  */
 export const CloseCodes = {
+  /** A deliberate close with nothing to recover from: the client signing off or shutting down. */
+  NORMAL: 1000,
   /** Server shutting down or restarting: reconnect (to another process) at once. */
   GOING_AWAY: 1001,
   /** Repeated bad frames. Do not reconnect in a tight loop. */
