@@ -13,6 +13,9 @@ export const DEFAULT_MAX_DELAY_MS = 30_000;
  * The delay before reconnect attempt `attempt` (0-based): a uniform random value in
  * [0, min(max, initial * 2^attempt)]. Full jitter spreads a crowd of clients that lost the same server,
  * so they do not all come back in the same instant.
+ *
+ * @example
+ * backoffDelay(3, { initialDelayMs: 100 }); // somewhere in [0, 800]
  */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random = Math.random): number {
   const initial = options.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;

@@ -5,7 +5,13 @@
 export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<(value: never) => void>>();
 
-  /** Adds a listener and returns a function that removes it. */
+  /**
+   * Adds a listener and returns a function that removes it.
+   *
+   * @example
+   * const off = client.on('status', (change) => console.log(change.user_id, change.status));
+   * off();
+   */
   on<K extends keyof Events>(event: K, listener: (value: Events[K]) => void): () => void {
     let set = this.#listeners.get(event);
     if (!set) {
@@ -16,6 +22,7 @@ export class Emitter<Events extends object> {
     return () => this.off(event, listener);
   }
 
+  /** Removes a listener added with `on`; the function `on` returned does the same. */
   off<K extends keyof Events>(event: K, listener: (value: Events[K]) => void): void {
     this.#listeners.get(event)?.delete(listener);
   }

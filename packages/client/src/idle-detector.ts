@@ -23,6 +23,10 @@ const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touc
 /**
  * Watches user input and page visibility. Input only records a time stamp; one timer checks it, so a
  * stream of pointer moves costs no timer churn.
+ *
+ * @example
+ * const idle = new IdleDetector({ idleMs: 120_000, onChange: (idle) => setAway(idle) });
+ * idle.start();
  */
 export class IdleDetector {
   readonly #options: IdleDetectorOptions;

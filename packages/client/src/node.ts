@@ -9,7 +9,7 @@ import { udpHeartbeat } from './udp-heartbeat.js';
 export * from './index.js';
 export { type UdpHeartbeatOptions, udpHeartbeat } from './udp-heartbeat.js';
 
-/** Default UDP_PORT of the server (contract section 2). */
+/** The port the server listens on for heartbeat datagrams unless its UDP_PORT says otherwise. */
 export const DEFAULT_UDP_PORT = 5555;
 
 export interface NodeClientOptions extends Omit<PresenceClientOptions, 'url' | 'WebSocket'> {

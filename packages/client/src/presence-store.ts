@@ -15,6 +15,11 @@ function samePresence(a: UserPresence, b: UserPresence): boolean {
 /**
  * The presence of every visible user and who types where. Plain data and synchronous methods that
  * return the changes they made: the client owns the socket and the events, so this stays easy to test.
+ *
+ * @example
+ * const store = new PresenceStore();
+ * store.applySnapshot([{ user_id: 1, status: 'online', last_seen: null }]); // [{ …, previous: null }]
+ * store.applyStatus({ user_id: 1, status: 'online', last_seen: null }); // null: nothing changed
  */
 export class PresenceStore {
   readonly #users = new Map<number, UserPresence>();

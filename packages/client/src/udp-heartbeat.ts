@@ -10,8 +10,9 @@ export interface UdpHeartbeatOptions {
 }
 
 /**
- * Heartbeats as UDP datagrams (contract section 7), the cheap transport for Node clients. The server
- * never answers, so a datagram that was sent counts as `sent`; a 429-like drop is silent and harmless.
+ * Heartbeats as UDP datagrams (one JSON `HeartbeatPacket` each), the cheap transport for Node clients.
+ * The server never answers, so a datagram that was sent counts as `sent`; a 429-like drop is silent and
+ * harmless.
  *
  * @example
  * import { udpHeartbeat } from '@presence/client/node';
