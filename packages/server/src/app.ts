@@ -186,8 +186,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       heartbeatMinIntervalMs: config.heartbeatMinIntervalMs,
       clock,
     });
-    const udpPort = await udp.listen();
     lifecycle.defer('udp', () => udp.close());
+    const udpPort = await udp.listen();
 
     const scheduler = new Scheduler(logger, backend.store, processId);
     scheduler.every('expire', time.tickMs, () => service.tick());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, timings } from '../src/config.js';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -71,6 +71,36 @@ describe('configuration', () => {
     const error = errorOf({ PRESENCE_TTL_S: '60' });
     expect(error.variable).toBe('PRESENCE_TTL_S');
     expect(error.message).toContain('PRESENCE_TIMEOUT_MS (60000 ms)');
+  });
+
+  it('refuses a close grace not below the timeout', () => {
+    const error = errorOf({ PRESENCE_TIMEOUT_MS: '20000', DISCONNECT_GRACE_MS: '20000' });
+    expect(error.variable).toBe('DISCONNECT_GRACE_MS');
+    expect(error.message).toContain('below PRESENCE_TIMEOUT_MS (20000)');
+    expect(loadConfig({ PRESENCE_TIMEOUT_MS: '20000', DISCONNECT_GRACE_MS: '19999' }).disconnectGraceMs).toBe(
+      19_999,
+    );
+  });
+
+  it('derives every timing once, inside the timeout', () => {
+    const t = timings(loadConfig({ PRESENCE_TIMEOUT_MS: '60000' }));
+    expect(t).toEqual({
+      tickMs: 25,
+      refreshMs: 20_000,
+      sweepMs: 15_000,
+      processTtlMs: 40_000,
+      pingMs: 30_000,
+      cacheTtlMs: 300_000,
+      graphVersionTtlMs: 3_600_000,
+    });
+    const fast = timings(
+      loadConfig({
+        PRESENCE_TIMEOUT_MS: '1500',
+        HEARTBEAT_MIN_INTERVAL_MS: '300',
+        DISCONNECT_GRACE_MS: '200',
+      }),
+    );
+    expect(fast).toMatchObject({ refreshMs: 500, sweepMs: 375, processTtlMs: 1_000, pingMs: 1_000 });
   });
 
   it('requires AUTH_SECRET outside demo mode', () => {
