@@ -64,11 +64,6 @@ export class ReconnectingSocket {
     this.#timers = options.timers ?? globalTimers;
   }
 
-  /** Whether frames can be sent now. */
-  get open(): boolean {
-    return this.#socket?.readyState === WS_OPEN;
-  }
-
   /** Connects, and keeps reconnecting after drops until `stop()`. Does nothing when already started. */
   start(): void {
     if (this.#running) return;

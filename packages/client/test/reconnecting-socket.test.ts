@@ -106,7 +106,6 @@ describe('ReconnectingSocket', () => {
     expect(ws.url).toBe('ws://test/ws?token=t1');
     expect(socket.send('early')).toBe(false);
     ws.open();
-    expect(socket.open).toBe(true);
     expect(socket.send('hello')).toBe(true);
     ws.receive('{"type":"x"}');
     ws.receive(new Uint8Array([1]));
