@@ -9,7 +9,7 @@ export interface StatusEvent extends UserPresence {
 export type TypingEvent = Omit<TypingMessage, 'type'>;
 
 function samePresence(a: UserPresence, b: UserPresence): boolean {
-  return a.status === b.status && a.last_seen === b.last_seen;
+  return a.status === b.status && a.last_seen === b.last_seen && a.v === b.v;
 }
 
 /**
@@ -18,8 +18,8 @@ function samePresence(a: UserPresence, b: UserPresence): boolean {
  *
  * @example
  * const store = new PresenceStore();
- * store.applySnapshot([{ user_id: 1, status: 'online', last_seen: null }]); // [{ …, previous: null }]
- * store.applyStatus({ user_id: 1, status: 'online', last_seen: null }); // null: nothing changed
+ * store.applySnapshot([{ user_id: 1, status: 'online', last_seen: null, v: 7 }]); // [{ …, previous: null }]
+ * store.applyStatus({ user_id: 1, status: 'away', last_seen: null, v: 6 }); // null: older than what it holds
  */
 export class PresenceStore {
   readonly #users = new Map<number, UserPresence>();
@@ -60,10 +60,14 @@ export class PresenceStore {
     return changes;
   }
 
+  /**
+   * Applies a presence unless the store holds a newer one: frames about one user may arrive in any order
+   * (several server processes), and the larger version is the truth.
+   */
   applyStatus(user: UserPresence): StatusEvent | null {
     const previous = this.#users.get(user.user_id) ?? null;
-    if (previous && samePresence(previous, user)) return null;
-    const next = { user_id: user.user_id, status: user.status, last_seen: user.last_seen };
+    if (previous && (user.v < previous.v || samePresence(previous, user))) return null;
+    const next = { user_id: user.user_id, status: user.status, last_seen: user.last_seen, v: user.v };
     this.#users.set(user.user_id, next);
     return { ...next, previous };
   }

@@ -89,13 +89,20 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
 
 function isPresence(value: unknown): value is UserPresence {
   if (typeof value !== 'object' || value === null) return false;
-  const { user_id, status, last_seen } = value as Record<string, unknown>;
-  return isId(user_id) && isStatus(status) && (last_seen === null || typeof last_seen === 'string');
+  const { user_id, status, last_seen, v } = value as Record<string, unknown>;
+  return (
+    isId(user_id) &&
+    isStatus(status) &&
+    (last_seen === null || typeof last_seen === 'string') &&
+    typeof v === 'number' &&
+    Number.isSafeInteger(v) &&
+    v >= 0
+  );
 }
 
 /** Picks the wire fields only, so extra fields a newer server adds never leak into a client's store. */
 function presenceOf(value: UserPresence): UserPresence {
-  return { user_id: value.user_id, status: value.status, last_seen: value.last_seen };
+  return { user_id: value.user_id, status: value.status, last_seen: value.last_seen, v: value.v };
 }
 
 /**

@@ -11,6 +11,11 @@ export interface UserPresence {
   user_id: number;
   status: PresenceStatus;
   last_seen: string | null;
+  /**
+   * Version: grows strictly with every change of this user's presence, on every process and across restarts.
+   * Frames may arrive in any order; keep the one with the larger `v`.
+   */
+  v: number;
 }
 
 /** User and conversation ids are positive integers that fit in a JSON number exactly. */

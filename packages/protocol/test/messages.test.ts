@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 describe('parseServerMessage', () => {
   it('keeps well-formed frames with their wire fields only', () => {
     expect(
-      parseServerMessage('{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"x":1}'),
-    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null });
+      parseServerMessage(
+        '{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"v":3,"x":1}',
+      ),
+    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null, v: 3 });
     expect(
       parseServerMessage('{"type":"presence.typing","user_id":1,"conversation_id":2,"is_typing":true}'),
     ).toEqual({ type: 'presence.typing', user_id: 1, conversation_id: 2, is_typing: true });
@@ -15,14 +17,16 @@ describe('parseServerMessage', () => {
     const frame = {
       type: 'presence.snapshot',
       users: [
-        { user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z' },
-        { user_id: 0, status: 'online', last_seen: null },
-        { user_id: 2, status: 'busy', last_seen: null },
+        { user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z', v: 9 },
+        { user_id: 0, status: 'online', last_seen: null, v: 1 },
+        { user_id: 2, status: 'busy', last_seen: null, v: 1 },
+        { user_id: 3, status: 'online', last_seen: null },
+        { user_id: 4, status: 'online', last_seen: null, v: -1 },
       ],
     };
     expect(parseServerMessage(JSON.stringify(frame))).toEqual({
       type: 'presence.snapshot',
-      users: [{ user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z' }],
+      users: [{ user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z', v: 9 }],
     });
   });
 

@@ -25,7 +25,12 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     const before = Date.now();
     const first = await api(server, 'POST', '/api/presence/heartbeat/', { token: alice });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ user_id: 101, status: 'online', last_seen: expect.any(String) });
+    expect(first.body).toEqual({
+      user_id: 101,
+      status: 'online',
+      last_seen: expect.any(String),
+      v: expect.any(Number),
+    });
     expect(first.body.last_seen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Date.parse(first.body.last_seen)).toBeGreaterThanOrEqual(before);
     const away = await api(server, 'POST', '/api/presence/heartbeat', {
@@ -34,6 +39,10 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     });
     expect(away.status).toBe(200);
     expect(away.body.status).toBe('away');
+    // The change got a larger version, and reads carry the same one.
+    expect(away.body.v).toBeGreaterThan(first.body.v);
+    const read = await api(server, 'GET', '/api/presence/status/101', { token: alice });
+    expect(read.body).toEqual(away.body);
   });
 
   it('refuses an unchanged heartbeat sooner than the interval with 429 and Retry-After', async () => {
@@ -90,7 +99,7 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     const stranger = await server.mintToken(9_999);
     const result = await api(server, 'GET', '/api/presence/status/9999/', { token: stranger });
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ user_id: 9_999, status: 'offline', last_seen: null });
+    expect(result.body).toEqual({ user_id: 9_999, status: 'offline', last_seen: null, v: 0 });
   });
 
   it('shows status to oneself and to a mutual follower, and a stranger gets the same 404 as for nobody', async () => {
@@ -117,7 +126,9 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     await befriend(server, 101, 104);
     const result = await api(server, 'GET', '/api/presence/online-friends/', { token: alice });
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ users: [{ user_id: 102, status: 'away', last_seen: expect.any(String) }] });
+    expect(result.body).toEqual({
+      users: [{ user_id: 102, status: 'away', last_seen: expect.any(String), v: expect.any(Number) }],
+    });
   });
 
   it('lists online participants of a conversation, and 404 for a non-participant', async () => {

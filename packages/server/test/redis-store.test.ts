@@ -12,6 +12,7 @@ const state = (status: UserState['status'], lastSeen: number): UserState => ({
   status,
   lastSeen,
   lastHeartbeat: lastSeen,
+  v: lastSeen,
   connections: 0,
   lastSocket: null,
   lastDisconnect: null,
@@ -80,6 +81,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       status: 'offline',
       previous: 'online',
       lastSeen: T,
+      v: T + 1_000,
     });
     expect(await s.cleanup(T + 2_000)).toEqual([]);
   });

@@ -92,24 +92,51 @@ for (const backend of await databaseBackends()) {
           status: i % 3 === 0 ? 'away' : 'online',
           lastSeen: t + i,
           lastHeartbeat: t + i,
+          v: t + i,
         })),
       );
       const read = await repo.getPresences(ids);
       expect(read.size).toBe(10_000);
-      expect(read.get(100_000)).toEqual({ userId: 100_000, status: 'away', lastSeen: t, lastHeartbeat: t });
+      expect(read.get(100_000)).toEqual({
+        userId: 100_000,
+        status: 'away',
+        lastSeen: t,
+        lastHeartbeat: t,
+        v: t,
+      });
       expect(read.get(109_999)?.lastSeen).toBe(t + 9_999);
       expect(read.get(100_001)?.status).toBe('online');
     });
 
-    it('ignores a presence write older than the stored one, and lets offline win a tie', async () => {
+    it('ignores a presence write of an older version, and never moves last_seen back', async () => {
       await repo.ensureUsers([40]);
-      await repo.upsertPresence({ userId: 40, status: 'online', lastSeen: 2_000, lastHeartbeat: 2_000 });
-      await repo.upsertPresence({ userId: 40, status: 'away', lastSeen: 1_000, lastHeartbeat: 1_000 });
-      expect(await repo.getPresence(40)).toMatchObject({ status: 'online', lastSeen: 2_000 });
-      await repo.upsertPresence({ userId: 40, status: 'offline', lastSeen: 2_000, lastHeartbeat: 2_000 });
-      expect(await repo.getPresence(40)).toMatchObject({ status: 'offline', lastSeen: 2_000 });
-      await repo.upsertPresence({ userId: 40, status: 'online', lastSeen: 2_000, lastHeartbeat: 2_000 });
-      expect(await repo.getPresence(40)).toMatchObject({ status: 'offline' });
+      await repo.upsertPresence({
+        userId: 40,
+        status: 'online',
+        lastSeen: 2_000,
+        lastHeartbeat: 2_000,
+        v: 10,
+      });
+      await repo.upsertPresence({ userId: 40, status: 'away', lastSeen: 3_000, lastHeartbeat: 3_000, v: 9 });
+      expect(await repo.getPresence(40)).toMatchObject({ status: 'online', lastSeen: 2_000, v: 10 });
+      // The same version later (the bulk sync): last_seen moves, the status stays the version's.
+      await repo.upsertPresence({
+        userId: 40,
+        status: 'online',
+        lastSeen: 2_500,
+        lastHeartbeat: 2_500,
+        v: 10,
+      });
+      expect(await repo.getPresence(40)).toMatchObject({ status: 'online', lastSeen: 2_500, v: 10 });
+      // A newer version whose last_seen is older (a socket that died quietly) keeps the later last_seen.
+      await repo.upsertPresence({
+        userId: 40,
+        status: 'offline',
+        lastSeen: 2_400,
+        lastHeartbeat: 2_000,
+        v: 11,
+      });
+      expect(await repo.getPresence(40)).toMatchObject({ status: 'offline', lastSeen: 2_500, v: 11 });
       expect(await repo.getPresence(41)).toBeNull();
     });
 

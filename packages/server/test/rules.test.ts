@@ -21,7 +21,7 @@ describe('liveness rules (pure, with the time passed in)', () => {
     expect(decision).toEqual({
       accepted: true,
       changed: true,
-      state: { ...OFFLINE, status: 'online', lastSeen: T, lastHeartbeat: T },
+      state: { ...OFFLINE, status: 'online', lastSeen: T, lastHeartbeat: T, v: T },
     });
   });
 
@@ -56,7 +56,7 @@ describe('liveness rules (pure, with the time passed in)', () => {
     expect(rules.expire(state, T + 59_999, config)).toEqual({ expired: false, deadline: T + 60_000 });
     expect(rules.expire(state, T + 60_000, config)).toEqual({
       expired: true,
-      state: { ...state, status: 'offline' },
+      state: { ...state, status: 'offline', v: T + 60_000 },
     });
   });
 

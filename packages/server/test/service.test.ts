@@ -146,6 +146,7 @@ describe('presence service on a manual clock', () => {
       user_id: me,
       status: 'offline',
       last_seen: new Date(T).toISOString(),
+      v: T + rules.presenceTimeoutMs,
     });
   });
 

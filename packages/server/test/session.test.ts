@@ -79,7 +79,7 @@ describe('WebSocket session rules', () => {
     bus.publish([userGroup(1)], status(3, 'away'));
     await settle();
     expect(socket.sent).toEqual([]);
-    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null }]);
+    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null, v: 0 }]);
     await settle();
     expect(socket.sent.map((m) => (m as { type: string; user_id?: number }).type)).toEqual([
       'presence.snapshot',

@@ -1,6 +1,6 @@
 import type { StatusMessage, TypingMessage } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
-import { iso } from './presence-view.js';
+import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
 import type { ConversationId, Transition, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
@@ -23,15 +23,10 @@ export class FanOut {
 
   /** Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it. */
   transition(transition: Transition, lastHeartbeat: number | null): void {
-    const { userId, status, lastSeen } = transition;
+    const { userId, status, lastSeen, v } = transition;
     const { bus, visibility, writer } = this.options;
     this.options.onTransition(transition);
-    const message: StatusMessage = {
-      type: 'presence.status',
-      user_id: userId,
-      status,
-      last_seen: iso(lastSeen),
-    };
+    const message: StatusMessage = { type: 'presence.status', ...presenceOf(userId, transition) };
     const payload = JSON.stringify(message);
     visibility.subscribersOf(userId).then(
       (subscribers) => {
@@ -45,7 +40,7 @@ export class FanOut {
         this.options.onError(error, 'subscribers');
       },
     );
-    writer.write([{ userId, status, lastSeen, lastHeartbeat }]).catch(() => {});
+    writer.write([{ userId, status, lastSeen, lastHeartbeat, v }]).catch(() => {});
   }
 
   typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {

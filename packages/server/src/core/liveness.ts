@@ -5,7 +5,9 @@ import type { LivenessStore } from './ports.js';
 import type { ConversationId, UserId } from './types.js';
 
 /** What one heartbeat of a batch came to (the UDP path needs no more). */
-export type BatchHeartbeatResult = { accepted: true; at: number } | { accepted: false; retryAfterMs: number };
+export type BatchHeartbeatResult =
+  | { accepted: true; at: number; v: number }
+  | { accepted: false; retryAfterMs: number };
 
 export interface LivenessOptions {
   store: LivenessStore;
@@ -49,14 +51,13 @@ export class Liveness {
     const outcomes = await this.options.store.heartbeat(
       inputs.map(({ userId, status }) => ({ userId, status, at })),
     );
-    const accept: BatchHeartbeatResult = { accepted: true, at };
     return outcomes.map((outcome, i): BatchHeartbeatResult => {
       if (!outcome.accepted) return outcome;
       const { userId } = inputs[i] as { userId: UserId };
       if (outcome.deadline === null) this.deadlines.cancel(userId);
       else this.deadlines.schedule(userId, outcome.deadline);
       if (outcome.transition) this.options.fanOut.transition(outcome.transition, at);
-      return accept;
+      return { accepted: true, at, v: outcome.v };
     });
   }
 

@@ -56,7 +56,13 @@ export class Persistence {
       });
     } else if (held.length > 0) {
       for (const [userId, s] of await store.getMany(held)) {
-        records.push({ userId, status: s.status, lastSeen: s.lastSeen, lastHeartbeat: s.lastHeartbeat });
+        records.push({
+          userId,
+          status: s.status,
+          lastSeen: s.lastSeen,
+          lastHeartbeat: s.lastHeartbeat,
+          v: s.v,
+        });
       }
     }
     if (records.length > 0) await writer.write(records).catch(() => {});
@@ -73,7 +79,13 @@ export class Persistence {
       cursor = page.cursor;
       const records: PresenceRecord[] = [];
       for (const [userId, s] of page.states) {
-        records.push({ userId, status: s.status, lastSeen: s.lastSeen, lastHeartbeat: s.lastHeartbeat });
+        records.push({
+          userId,
+          status: s.status,
+          lastSeen: s.lastSeen,
+          lastHeartbeat: s.lastHeartbeat,
+          v: s.v,
+        });
       }
       if (records.length > 0) await each(records);
     } while (cursor !== '0');

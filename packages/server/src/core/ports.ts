@@ -17,7 +17,7 @@ export interface HeartbeatInput {
 }
 
 export type HeartbeatOutcome =
-  | { accepted: true; transition: Transition | null; deadline: number | null }
+  | { accepted: true; transition: Transition | null; deadline: number | null; v: number }
   | { accepted: false; retryAfterMs: number };
 
 export interface ExpireOutcome {

@@ -127,7 +127,7 @@ export class PresenceService {
     await this.ensureUsers([userId]);
     const [result] = (await this.liveness.heartbeats([{ userId, status }])) as [BatchHeartbeatResult];
     if (!result.accepted) return result;
-    return { accepted: true, presence: { user_id: userId, status, last_seen: iso(result.at) } };
+    return { accepted: true, presence: { user_id: userId, status, last_seen: iso(result.at), v: result.v } };
   }
 
   /**

@@ -7,7 +7,7 @@ export const iso = (ms: number | null): string | null => (ms === null ? null : n
 /** The wire presence of a user in some state. */
 export function presenceOf(
   userId: UserId,
-  state: { status: PresenceStatus; lastSeen: number | null },
+  state: { status: PresenceStatus; lastSeen: number | null; v: number },
 ): UserPresence {
-  return { user_id: userId, status: state.status, last_seen: iso(state.lastSeen) };
+  return { user_id: userId, status: state.status, last_seen: iso(state.lastSeen), v: state.v };
 }

@@ -88,8 +88,13 @@ export class PresenceWriter {
   }
 }
 
+/** The record to keep of two for one user: the later version, with the later times of both. */
 function newer(current: PresenceRecord | undefined, next: PresenceRecord): PresenceRecord {
   if (current === undefined) return next;
-  if ((next.lastSeen ?? 0) < (current.lastSeen ?? 0)) return current;
-  return { ...next, lastHeartbeat: Math.max(current.lastHeartbeat ?? 0, next.lastHeartbeat ?? 0) || null };
+  const winner = next.v >= current.v ? next : current;
+  return {
+    ...winner,
+    lastSeen: Math.max(current.lastSeen ?? 0, next.lastSeen ?? 0) || null,
+    lastHeartbeat: Math.max(current.lastHeartbeat ?? 0, next.lastHeartbeat ?? 0) || null,
+  };
 }

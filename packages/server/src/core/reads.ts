@@ -57,7 +57,8 @@ export class Reads {
         result.set(userId, presenceOf(userId, record));
         continue;
       }
-      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen) });
+      const v = record?.v ?? 0;
+      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen), v });
       refill.set(userId, {
         status: 'offline',
         lastSeen,
@@ -65,6 +66,7 @@ export class Reads {
         connections: 0,
         lastSocket: null,
         lastDisconnect: null,
+        v,
       });
     }
     await store.fill(refill).catch((error) => this.options.onError(error, 'refill'));

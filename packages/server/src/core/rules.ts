@@ -20,6 +20,8 @@ export interface UserState {
   lastSocket: number | null;
   /** When the last WebSocket closed cleanly. */
   lastDisconnect: number | null;
+  /** Version of the presence: grows with every change (0 before the first). */
+  v: number;
 }
 
 export interface RuleConfig {
@@ -35,9 +37,21 @@ export const OFFLINE: UserState = Object.freeze({
   connections: 0,
   lastSocket: null,
   lastDisconnect: null,
+  v: 0,
 });
 
 const later = (a: number | null, b: number): number => (a === null || b > a ? b : a);
+
+/**
+ * The version of a change made at `at`: above the last one, and never below the time of the change, so that
+ * versions keep growing when the last one is lost with the hot state (a restart, an expired hash).
+ */
+export const nextVersion = (v: number, at: number): number => Math.max(v + 1, at);
+
+/** `after` with its version moved on when its status differs from `before`'s. */
+function versioned(before: UserState, after: UserState, at: number): UserState {
+  return after.status === before.status ? after : { ...after, v: nextVersion(before.v, at) };
+}
 
 export type HeartbeatDecision =
   | { accepted: true; state: UserState; changed: boolean }
@@ -60,27 +74,28 @@ export function heartbeat(
       return { accepted: false, retryAfterMs: rules.heartbeatMinIntervalMs - Math.max(0, elapsed) };
     }
   }
-  return {
-    accepted: true,
-    changed: !unchanged,
-    state: {
-      ...state,
-      status: claimed,
-      lastSeen: later(state.lastSeen, at),
-      lastHeartbeat: later(state.lastHeartbeat, at),
-    },
+  const after = {
+    ...state,
+    status: claimed,
+    lastSeen: later(state.lastSeen, at),
+    lastHeartbeat: later(state.lastHeartbeat, at),
   };
+  return { accepted: true, changed: !unchanged, state: versioned(state, after, at) };
 }
 
 /** A WebSocket opened: online at once (an away set by heartbeat stays away). */
 export function connect(state: UserState, at: number): UserState {
-  return {
-    ...state,
-    status: state.status === 'offline' ? 'online' : state.status,
-    connections: state.connections + 1,
-    lastSeen: later(state.lastSeen, at),
-    lastSocket: later(state.lastSocket, at),
-  };
+  return versioned(
+    state,
+    {
+      ...state,
+      status: state.status === 'offline' ? 'online' : state.status,
+      connections: state.connections + 1,
+      lastSeen: later(state.lastSeen, at),
+      lastSocket: later(state.lastSocket, at),
+    },
+    at,
+  );
 }
 
 /**
@@ -88,12 +103,13 @@ export function connect(state: UserState, at: number): UserState {
  * still ends with the last socket, after the grace. It also lifts an offline hold, as a new socket would.
  */
 export function setStatus(state: UserState, status: 'online' | 'away', at: number): UserState {
-  return {
+  const after = {
     ...state,
     status,
     lastSeen: later(state.lastSeen, at),
     lastSocket: later(state.lastSocket, at),
   };
+  return versioned(state, after, at);
 }
 
 /** A WebSocket closed. Never a transition by itself: offline comes from `expire` after the grace. */
@@ -140,5 +156,5 @@ export type ExpireDecision =
 export function expire(state: UserState, at: number, rules: RuleConfig): ExpireDecision {
   const due = deadline(state, rules);
   if (due === null || due > at) return { expired: false, deadline: due };
-  return { expired: true, state: { ...state, status: 'offline' } };
+  return { expired: true, state: { ...state, status: 'offline', v: nextVersion(state.v, at) } };
 }

@@ -11,6 +11,8 @@ export interface PresenceRecord {
   lastSeen: number | null;
   /** Last UDP or HTTP heartbeat; null when none came yet. */
   lastHeartbeat: number | null;
+  /** Version of the presence (grows with every change; 0 before the first). */
+  v: number;
 }
 
 /** A change of status that subscribers must hear about. */
@@ -19,6 +21,8 @@ export interface Transition {
   status: PresenceStatus;
   lastSeen: number | null;
   previous: PresenceStatus;
+  /** The version the store gave this change, atomically with it. */
+  v: number;
 }
 
 /** A clock owned by the caller, so rules and tests never read the wall clock themselves. */

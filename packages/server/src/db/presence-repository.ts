@@ -17,6 +17,7 @@ function toRecord(row: Row): PresenceRecord {
     status: row.status as PresenceStatus,
     lastSeen: toMs(row.last_seen),
     lastHeartbeat: toMs(row.last_heartbeat),
+    v: Number(row.v ?? 0),
   };
 }
 
@@ -173,7 +174,7 @@ export class PresenceRepository {
   async getPresence(userId: UserId): Promise<PresenceRecord | null> {
     const [row] = await rows(
       this.db,
-      sql`select user_id, status, last_seen, last_heartbeat from user_presence where user_id = ${userId}`,
+      sql`select user_id, status, last_seen, last_heartbeat, v from user_presence where user_id = ${userId}`,
     );
     return row ? toRecord(row) : null;
   }
@@ -184,7 +185,7 @@ export class PresenceRepository {
     if (userIds.length === 0) return found;
     const result = await rows(
       this.db,
-      sql`select user_id, status, last_seen, last_heartbeat from user_presence where user_id = any(${bigintArray(userIds)})`,
+      sql`select user_id, status, last_seen, last_heartbeat, v from user_presence where user_id = any(${bigintArray(userIds)})`,
     );
     for (const row of result) {
       const record = toRecord(row);
@@ -198,8 +199,9 @@ export class PresenceRepository {
   }
 
   /**
-   * Writes many presences in one statement (creating users it has not seen). A write older than what is stored is ignored, so a bulk sync
-   * that read Redis a moment before a transition cannot undo it; at an equal `last_seen`, offline wins.
+   * Writes many presences in one statement (creating users it has not seen). A write of an older version than
+   * the stored one is ignored, so a bulk sync that read Redis a moment before a transition cannot undo it; at
+   * the same version only last_seen and the last heartbeat move, and neither ever moves back.
    */
   async upsertPresences(records: readonly PresenceRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -208,19 +210,22 @@ export class PresenceRepository {
     // foreign key at its end), so the heartbeat path never waits on a separate insert.
     await this.db.execute(sql`
       with new_users as (insert into users (id) select unnest(${ids}) on conflict (id) do nothing)
-      insert into user_presence (user_id, status, last_seen, last_heartbeat)
+      insert into user_presence (user_id, status, last_seen, last_heartbeat, v)
       select * from unnest(
         ${ids},
         ${textArray(records.map((r) => r.status))},
         ${timestampArray(records.map((r) => r.lastSeen))},
-        ${timestampArray(records.map((r) => r.lastHeartbeat))})
+        ${timestampArray(records.map((r) => r.lastHeartbeat))},
+        ${bigintArray(records.map((r) => r.v))})
       on conflict (user_id) do update set
         status = excluded.status,
-        last_seen = excluded.last_seen,
-        last_heartbeat = greatest(user_presence.last_heartbeat, excluded.last_heartbeat)
-      where user_presence.last_seen is null
-        or excluded.last_seen > user_presence.last_seen
-        or (excluded.last_seen = user_presence.last_seen and excluded.status = 'offline')`);
+        last_seen = greatest(user_presence.last_seen, excluded.last_seen),
+        last_heartbeat = greatest(user_presence.last_heartbeat, excluded.last_heartbeat),
+        v = excluded.v
+      where excluded.v > user_presence.v
+        or (excluded.v = user_presence.v and (user_presence.last_seen is null
+          or excluded.last_seen > user_presence.last_seen
+          or excluded.last_heartbeat > user_presence.last_heartbeat))`);
   }
 
   /** Marks every user offline, keeping last_seen: for a process that owns all hot state and just started. */

@@ -54,6 +54,8 @@ export const userPresence = pgTable(
     status: text('status').notNull().default('offline'),
     lastSeen: timestamp('last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
     lastHeartbeat: timestamp('last_heartbeat', { withTimezone: true, precision: 3, mode: 'date' }),
+    /** Version of the presence: grows with every change, so an older write never replaces a newer one. */
+    v: bigint('v', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     check('user_presence_status_check', sql`${t.status} in ('online', 'away', 'offline')`),

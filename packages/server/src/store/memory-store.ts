@@ -11,7 +11,7 @@ import type { ConversationId, Transition, UserId } from '../core/types.js';
 
 function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
   if (before.status === after.status) return null;
-  return { userId, status: after.status, lastSeen: after.lastSeen, previous: before.status };
+  return { userId, status: after.status, lastSeen: after.lastSeen, previous: before.status, v: after.v };
 }
 
 /**
@@ -55,6 +55,7 @@ export class MemoryStore implements HotStore {
         accepted: true,
         transition: transitionOf(userId, before, decision.state),
         deadline: rules.deadline(decision.state, this.rules),
+        v: decision.state.v,
       };
     });
   }

@@ -12,11 +12,12 @@ for (const backend of await storeBackends()) {
       const [first] = await store.heartbeat([{ userId: 1, status: 'online', at: T }]);
       expect(first).toEqual({
         accepted: true,
-        transition: { userId: 1, status: 'online', previous: 'offline', lastSeen: T },
+        transition: { userId: 1, status: 'online', previous: 'offline', lastSeen: T, v: T },
         deadline: T + 60_000,
+        v: T,
       });
       const [second] = await store.heartbeat([{ userId: 1, status: 'online', at: T + 10_000 }]);
-      expect(second).toEqual({ accepted: true, transition: null, deadline: T + 70_000 });
+      expect(second).toEqual({ accepted: true, transition: null, deadline: T + 70_000, v: T });
       expect(await store.countOnline()).toBe(1);
     });
 
@@ -57,7 +58,7 @@ for (const backend of await storeBackends()) {
         stoppedTyping: [],
       });
       expect(await store.expire(3, T + 61_000)).toEqual({
-        transition: { userId: 3, status: 'offline', previous: 'away', lastSeen: T },
+        transition: { userId: 3, status: 'offline', previous: 'away', lastSeen: T, v: T + 61_000 },
         deadline: null,
         stoppedTyping: [],
       });
@@ -77,6 +78,7 @@ for (const backend of await storeBackends()) {
         status: 'offline',
         previous: 'online',
         lastSeen: T + 600_000,
+        v: T + 605_000,
       });
     });
 
@@ -88,6 +90,7 @@ for (const backend of await storeBackends()) {
         status: 'away',
         previous: 'online',
         lastSeen: T + 1_000,
+        v: T + 1_000,
       });
       expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
       expect((await store.disconnect(30, T + 3_000)).deadline).toBe(T + 8_000);

@@ -21,6 +21,7 @@ for (const backend of await storeBackends()) {
               connections: 0,
               lastSocket: null,
               lastDisconnect: null,
+              v: 1,
             },
           ],
           [
@@ -32,6 +33,7 @@ for (const backend of await storeBackends()) {
               connections: 0,
               lastSocket: null,
               lastDisconnect: null,
+              v: 2,
             },
           ],
         ]),

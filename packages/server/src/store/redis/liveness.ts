@@ -10,6 +10,8 @@ import { queueScript, runScript } from './scripts.js';
 
 /** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
 const HEARTBEAT_CHUNK = 200;
+/** Reply slots per user of the heartbeat script. */
+const HEARTBEAT_SLOTS = 5;
 /** Users per touch script call, for the same reason. */
 const TOUCH_CHUNK = 500;
 /** Expire's reply when the user types in another conversation than the one declared. */
@@ -66,29 +68,31 @@ export class RedisLiveness {
       const flat = reply as Array<number | string>;
       const chunk = chunks[c] as HeartbeatInput[];
       for (let i = 0; i < chunk.length; i++) {
-        if (flat[i * 4] === 0) {
-          outcomes.push({ accepted: false, retryAfterMs: Number(flat[i * 4 + 1]) });
+        const slot = i * HEARTBEAT_SLOTS;
+        if (flat[slot] === 0) {
+          outcomes.push({ accepted: false, retryAfterMs: Number(flat[slot + 1]) });
           continue;
         }
         const { userId, status } = chunk[i] as HeartbeatInput;
-        const previous = flat[i * 4 + 1] as PresenceStatus;
+        const previous = flat[slot + 1] as PresenceStatus;
+        const v = Number(flat[slot + 4]);
         const transition: Transition | null =
-          previous === status ? null : { userId, status, previous, lastSeen: num(flat[i * 4 + 2]) };
-        outcomes.push({ accepted: true, transition, deadline: num(flat[i * 4 + 3]) });
+          previous === status ? null : { userId, status, previous, lastSeen: num(flat[slot + 2]), v };
+        outcomes.push({ accepted: true, transition, deadline: num(flat[slot + 3]), v });
       }
     });
     return outcomes;
   }
 
   async connect(userId: UserId, at: number): Promise<{ transition: Transition | null }> {
-    const [previous, status, lastSeen] = (await runScript(
+    const [previous, status, lastSeen, v] = (await runScript(
       this.redis,
       'connect',
       [this.keys.user(userId), this.keys.online, this.keys.processes],
       [userId, at, this.process.id, this.ttlSeconds],
-    )) as [PresenceStatus, PresenceStatus, string];
+    )) as [PresenceStatus, PresenceStatus, string, string];
     const transition: Transition | null =
-      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
+      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen), v: Number(v) };
     return { transition };
   }
 
@@ -97,14 +101,14 @@ export class RedisLiveness {
     status: 'online' | 'away',
     at: number,
   ): Promise<{ transition: Transition | null }> {
-    const [previous, lastSeen] = (await runScript(
+    const [previous, lastSeen, v] = (await runScript(
       this.redis,
       'set-status',
       [this.keys.user(userId), this.keys.online],
       [userId, status, at, this.ttlSeconds],
-    )) as [PresenceStatus, string];
+    )) as [PresenceStatus, string, string];
     const transition: Transition | null =
-      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen) };
+      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen), v: Number(v) };
     return { transition };
   }
 
@@ -156,7 +160,7 @@ export class RedisLiveness {
         this.ttlSeconds,
         typingIn ?? '',
         typingIn === null ? '' : typingDueMember(userId, typingIn),
-      ])) as [number, string, string?, string?];
+      ])) as [number, string, string?, string?, string?];
       if (reply[0] === DECLARE_TYPING) {
         if (attempt === EXPIRE_ATTEMPTS) throw new Error(`user ${userId} kept changing conversation`);
         typingIn = num(reply[1]);
@@ -170,6 +174,7 @@ export class RedisLiveness {
           status: 'offline',
           previous: reply[1] as PresenceStatus,
           lastSeen: num(reply[2]),
+          v: Number(reply[4]),
         },
         deadline: null,
         stoppedTyping: stopped === null ? [] : [stopped],

@@ -35,7 +35,7 @@ export class RedisUserStates {
           pipe,
           'fill',
           [this.keys.user(userId)],
-          [state.status, state.lastSeen ?? '', state.lastHeartbeat ?? '', this.ttlSeconds],
+          [state.status, state.lastSeen ?? '', state.lastHeartbeat ?? '', this.ttlSeconds, state.v],
         );
       }
     });
@@ -76,6 +76,7 @@ export class RedisUserStates {
             s.lastDisconnect ?? '',
             this.ttlSeconds,
             Math.max(s.lastHeartbeat ?? 0, s.lastSocket ?? 0, s.lastSeen ?? 0),
+            s.v,
           ],
         );
       }
@@ -96,5 +97,6 @@ function parseUserHash(hash: Record<string, string>): UserState | null {
     connections,
     lastSocket: num(hash.ws),
     lastDisconnect: num(hash.dc),
+    v: Number(hash.v ?? 0),
   };
 }

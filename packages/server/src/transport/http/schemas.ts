@@ -2,11 +2,16 @@
 
 export const presenceSchema = {
   type: 'object',
-  required: ['user_id', 'status', 'last_seen'],
+  required: ['user_id', 'status', 'last_seen', 'v'],
   properties: {
     user_id: { type: 'integer', minimum: 1 },
     status: { type: 'string', enum: ['online', 'away', 'offline'] },
     last_seen: { type: ['string', 'null'], format: 'date-time' },
+    v: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Version: grows with every change of this presence; of two answers, the larger v is newer',
+    },
   },
 } as const;
 

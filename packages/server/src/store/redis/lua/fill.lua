@@ -1,9 +1,9 @@
 -- Caches a durable record of a user with no hot state (cache-aside refill); never overwrites hot state.
 -- KEYS: user hash.
--- ARGV: status, last_seen or '', last heartbeat or '', hash ttl s.
+-- ARGV: status, last_seen or '', last heartbeat or '', hash ttl s, version.
 -- Returns 1 when it wrote, 0 when hot state was there.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'v', ARGV[5])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'last_seen', ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'hb', ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])

@@ -1,10 +1,14 @@
 -- Put in front of every script by store/redis/scripts.ts. The scripts repeat the rules of core/rules.ts in
 -- Lua because Redis runs nothing else; the store conformance suite holds both copies to the same behaviour.
 -- Fields of a user hash: status, last_seen, typing_in, hb (last heartbeat), ws (last WebSocket liveness),
--- dc (last clean close) and c:{process} (that process's open WebSockets for the user).
+-- dc (last clean close), v (version of the presence) and c:{process} (that process's open WebSockets for the user).
 
 local function n2s(n) return string.format('%d', n) end
 local function later(a, b) if a == nil or b > a then return b end return a end
+
+-- The version of a change at `at`: above the last one and never below the time of the change, so versions
+-- keep growing when the hash (and the last version with it) is lost.
+local function next_version(v, at) return math.max((v or 0) + 1, at) end
 
 -- Redis's clock in ms: every process's liveness is judged by the same clock, as key expiry would be.
 local function now_ms()
@@ -16,7 +20,7 @@ end
 -- sockets of a process that died stop holding users online; counts that no longer count are dropped here.
 local function load(key, processes, now)
   local raw = redis.call('HGETALL', key)
-  local s = { status = 'offline', conns = 0, exists = #raw > 0 }
+  local s = { status = 'offline', conns = 0, v = 0, exists = #raw > 0 }
   for i = 1, #raw, 2 do
     local f, v = raw[i], raw[i + 1]
     if f == 'status' then s.status = v
@@ -24,6 +28,7 @@ local function load(key, processes, now)
     elseif f == 'hb' then s.hb = tonumber(v)
     elseif f == 'ws' then s.ws = tonumber(v)
     elseif f == 'dc' then s.dc = tonumber(v)
+    elseif f == 'v' then s.v = tonumber(v)
     elseif f == 'typing_in' then s.typing_in = v
     elseif string.sub(f, 1, 2) == 'c:' then
       local n = tonumber(v) or 0

@@ -1,0 +1,1 @@
+ALTER TABLE "user_presence" ADD COLUMN "v" bigint DEFAULT 0 NOT NULL;
