@@ -49,9 +49,10 @@ export class Metrics {
     help: '1 while Redis is unreachable and the process runs on local state and PostgreSQL',
     registers: [this.registry],
   });
+  readonly onlineUsers: Gauge;
 
   constructor(countOnline: () => Promise<number>) {
-    new Gauge({
+    this.onlineUsers = new Gauge({
       name: 'presence_online_users',
       help: 'Users not offline (from the hot store)',
       registers: [this.registry],
@@ -65,4 +66,53 @@ export class Metrics {
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_process_' });
   }
+
+  /**
+   * Publishes a readiness check at every scrape: `presence_ready` (1 when /readyz answers 200) and
+   * `presence_dependency_up{dependency}`. A check that does not answer within READINESS_SCRAPE_TIMEOUT_MS
+   * counts as down, so a hung dependency turns into an alert instead of a scrape timeout.
+   */
+  watchReadiness(check: () => Promise<{ redis: string; database: string }>): void {
+    type State = { redis: string; database: string } | null;
+    let pending: Promise<State> | null = null;
+    let redisConfigured = true;
+    // Both gauges collect during one scrape and share one check; a check still out is joined, not repeated.
+    const probe = async (): Promise<State> => {
+      pending ??= check()
+        .catch(() => null)
+        .finally(() => {
+          pending = null;
+        });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), READINESS_SCRAPE_TIMEOUT_MS);
+      });
+      const state = await Promise.race([pending, timeout]);
+      clearTimeout(timer);
+      if (state) redisConfigured = state.redis !== 'not_configured';
+      return state;
+    };
+    new Gauge({
+      name: 'presence_ready',
+      help: '1 while the process can serve (what GET /readyz answers with 200), 0 otherwise',
+      registers: [this.registry],
+      async collect() {
+        this.set((await probe())?.database === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'presence_dependency_up',
+      help: '1 while a dependency answers its health check (redis, database), 0 otherwise',
+      labelNames: ['dependency'] as const,
+      registers: [this.registry],
+      async collect() {
+        const state = await probe();
+        this.set({ dependency: 'database' }, state?.database === 'up' ? 1 : 0);
+        if (redisConfigured) this.set({ dependency: 'redis' }, state?.redis === 'up' ? 1 : 0);
+      },
+    });
+  }
 }
+
+/** Well under Prometheus' default scrape timeout (10 s), and far above a healthy ping. */
+export const READINESS_SCRAPE_TIMEOUT_MS = 2_000;

@@ -8,7 +8,9 @@ import Fastify, {
 } from 'fastify';
 import type { HttpDeps } from './deps.js';
 import { catalogEntry, sendError } from './errors.js';
+import { registerAdminRoutes } from './routes-admin.js';
 import { registerDemoRoutes } from './routes-demo.js';
+import { registerDocsRoutes } from './routes-docs.js';
 import { registerGraphRoutes } from './routes-graph.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerPresenceRoutes } from './routes-presence.js';
@@ -68,8 +70,10 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDocsRoutes(app);
 
   registerOpsRoutes(app, deps);
+  registerAdminRoutes(app, deps);
   registerPresenceRoutes(app, deps);
   registerGraphRoutes(app, deps);
   if (deps.demo) registerDemoRoutes(app, deps.demo);
