@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const PACKAGES = ['protocol', 'server', 'client', 'demo', 'react'].map((p) =>
+const PACKAGES = ['protocol', 'server', 'client', 'demo', 'react', 'admin'].map((p) =>
   join(ROOT, 'packages', p, 'src'),
 );
 const MAX_LINES = 400;
