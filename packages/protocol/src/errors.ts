@@ -38,6 +38,8 @@ export const CloseCodes = {
   NORMAL: 1000,
   /** Server shutting down or restarting: reconnect (to another process) at once. */
   GOING_AWAY: 1001,
+  /** Never sent: what a side reports when the connection ended without a close frame (cut, network loss). */
+  ABNORMAL: 1006,
   /** Repeated bad frames. Do not reconnect in a tight loop. */
   POLICY_VIOLATION: 1008,
   /** A frame over MAX_WS_FRAME_BYTES. */

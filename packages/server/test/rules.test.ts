@@ -64,21 +64,21 @@ describe('liveness rules (pure, with the time passed in)', () => {
     const open = rules.connect(OFFLINE, T);
     expect(open.status).toBe('online');
     expect(rules.deadline(open, config)).toBeNull();
-    const closed = rules.disconnect(open, T + 100_000);
+    const closed = rules.disconnect(open, T + 100_000, true);
     expect(rules.deadline(closed, config)).toBe(T + 105_000);
     expect(closed.lastSeen).toBe(T + 100_000);
   });
 
   it('the later of the two deadlines wins', () => {
     const beat = accepted(OFFLINE, 'online', T);
-    const closedEarly = rules.disconnect(rules.connect(beat, T + 1_000), T + 2_000);
+    const closedEarly = rules.disconnect(rules.connect(beat, T + 1_000), T + 2_000, true);
     expect(rules.deadline(closedEarly, config)).toBe(T + 60_000);
-    const closedLate = rules.disconnect(rules.connect(beat, T + 1_000), T + 58_000);
+    const closedLate = rules.disconnect(rules.connect(beat, T + 1_000), T + 58_000, true);
     expect(rules.deadline(closedLate, config)).toBe(T + 63_000);
   });
 
   it('a reconnect within the grace clears the deadline: no flap', () => {
-    const closed = rules.disconnect(rules.connect(OFFLINE, T), T + 1_000);
+    const closed = rules.disconnect(rules.connect(OFFLINE, T), T + 1_000, true);
     const back = rules.connect(closed, T + 2_000);
     expect(back.status).toBe('online');
     expect(rules.deadline(back, config)).toBeNull();
@@ -86,7 +86,7 @@ describe('liveness rules (pure, with the time passed in)', () => {
 
   it('two sockets: closing one keeps the user live', () => {
     const two = rules.connect(rules.connect(OFFLINE, T), T + 1);
-    expect(rules.deadline(rules.disconnect(two, T + 2), config)).toBeNull();
+    expect(rules.deadline(rules.disconnect(two, T + 2, true), config)).toBeNull();
   });
 
   it('a socket whose process died counts from its last refresh plus the timeout', () => {
@@ -112,9 +112,23 @@ describe('liveness rules (pure, with the time passed in)', () => {
   });
 
   it('expiry keeps last_seen at the last activity, never the detection time', () => {
-    const closed = rules.disconnect(rules.connect(OFFLINE, T), T + 10);
+    const closed = rules.disconnect(rules.connect(OFFLINE, T), T + 10, true);
     const decision = rules.expire(closed, T + 999_999, config);
     expect(decision.expired && decision.state.lastSeen).toBe(T + 10);
+  });
+
+  it('keeps last_seen at the last activity: refreshes and cut sockets never move it', () => {
+    const open = rules.connect(OFFLINE, T);
+    const refreshed = rules.touch(open, T + 20_000);
+    expect(refreshed).toMatchObject({ lastSeen: T, lastSocket: T + 20_000 });
+    const active = rules.activity(refreshed, T + 25_000);
+    expect(active.lastSeen).toBe(T + 25_000);
+    expect(rules.disconnect(active, T + 60_000, false)).toMatchObject({
+      lastSeen: T + 25_000,
+      lastDisconnect: T + 60_000,
+    });
+    expect(rules.disconnect(active, T + 60_000, true).lastSeen).toBe(T + 60_000);
+    expect(rules.activity(OFFLINE, T)).toBe(OFFLINE);
   });
 
   it('touching an offline user changes nothing', () => {

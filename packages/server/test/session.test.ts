@@ -42,8 +42,11 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     connect: async (userId) => {
       calls.push(`connect ${userId}`);
     },
-    disconnect: async (userId) => {
-      calls.push(`disconnect ${userId}`);
+    disconnect: async (userId, clean) => {
+      calls.push(`disconnect ${userId} ${clean ? 'clean' : 'cut'}`);
+    },
+    activity: (userId) => {
+      calls.push(`activity ${userId}`);
     },
     snapshot: () => snapshot.promise,
     setStatus: async (userId, status) => {
@@ -143,24 +146,25 @@ describe('WebSocket session rules', () => {
     expect(socket.closed).toEqual({ code: 4001, reason: 'token expired' });
   });
 
-  it('drops a peer that missed a ping, and counts any frame as an answer', () => {
-    const { session } = setup();
+  it('drops a peer that missed a ping, and counts any frame as an answer and as activity', () => {
+    const { session, calls } = setup();
     expect(session.checkAlive()).toBe(true);
     expect(session.checkAlive()).toBe(false);
     session.markAlive();
     expect(session.checkAlive()).toBe(true);
     session.receive('{"type":"presence.typing.stop","conversation_id":7}');
     expect(session.checkAlive()).toBe(true);
+    expect(calls.filter((c) => c.startsWith('activity'))).toEqual(['activity 1', 'activity 1']);
   });
 
   it('disconnects once on close, after the connect, and stops delivering', async () => {
     const { session, socket, bus, snapshot, calls } = setup();
-    session.close();
-    session.close();
+    session.close(false);
+    session.close(true);
     snapshot.resolve([]);
     bus.publish([userGroup(1)], status(2, 'online'));
     await settle();
-    expect(calls).toEqual(['connect 1', 'disconnect 1']);
+    expect(calls).toEqual(['connect 1', 'disconnect 1 cut']);
     expect(socket.sent).toEqual([]);
   });
 });

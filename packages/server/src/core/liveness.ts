@@ -2,6 +2,7 @@ import type { PresenceStatus } from '@presence/protocol';
 import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
 import type { LivenessStore } from './ports.js';
+import { TurnBatcher } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
 
 /** What one heartbeat of a batch came to (the UDP path needs no more). */
@@ -19,6 +20,8 @@ export interface LivenessOptions {
   onError: (error: unknown, context: string) => void;
 }
 
+/** Users per activity write at most. */
+const ACTIVITY_BATCH = 5_000;
 /** Batch size of the crash-safe sweep. */
 const SWEEP_LIMIT = 5_000;
 /** A failed expiry is tried again this much later rather than lost. */
@@ -34,8 +37,11 @@ export class Liveness {
   /** Open WebSockets of this process, per user: the users whose liveness this process refreshes. */
   private readonly sockets = new Map<UserId, number>();
 
+  private readonly active: TurnBatcher<UserId>;
+
   constructor(private readonly options: LivenessOptions) {
     this.deadlines = new DeadlineWheel(options.resolutionMs);
+    this.active = new TurnBatcher((userIds) => this.writeActivity(userIds), { maxBatch: ACTIVITY_BATCH });
   }
 
   /** Users with an open WebSocket on this process. */
@@ -75,13 +81,27 @@ export class Liveness {
     if (transition) this.options.fanOut.transition(transition, null);
   }
 
-  /** A WebSocket of this process closed: offline after the grace unless something else keeps the user live. */
-  async disconnect(userId: UserId): Promise<void> {
+  /**
+   * A WebSocket of this process closed: offline after the grace unless something else keeps the user live.
+   * `clean` when the client closed it (its last activity), not when it was cut for not answering.
+   */
+  async disconnect(userId: UserId, clean: boolean): Promise<void> {
     const left = (this.sockets.get(userId) ?? 1) - 1;
     if (left > 0) this.sockets.set(userId, left);
     else this.sockets.delete(userId);
-    const { deadline } = await this.options.store.disconnect(userId, this.options.clock());
+    const { deadline } = await this.options.store.disconnect(userId, this.options.clock(), clean);
     if (deadline !== null) this.deadlines.schedule(userId, deadline);
+  }
+
+  /** Activity over a socket (a frame, a pong): collected per turn and written as one batch. */
+  activity(userId: UserId): void {
+    this.active.add(userId);
+  }
+
+  private writeActivity(userIds: UserId[]): void {
+    this.options.store
+      .activity([...new Set(userIds)], this.options.clock())
+      .catch((error) => this.options.onError(error, 'activity'));
   }
 
   /**

@@ -50,10 +50,15 @@ export interface LivenessStore {
     status: 'online' | 'away',
     at: number,
   ): Promise<{ transition: Transition | null }>;
-  /** A WebSocket of this process closed; returns when to check for offline. */
-  disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }>;
+  /**
+   * A WebSocket of this process closed; returns when to check for offline. `clean`: the client closed it (its
+   * last activity); otherwise it was cut (no answer to pings), which does not move last_seen.
+   */
+  disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }>;
   /** Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness. */
   touch(userIds: readonly UserId[], at: number): Promise<void>;
+  /** Activity of users over their sockets (frames, pongs): moves last_seen of those not offline. */
+  activity(userIds: readonly UserId[], at: number): Promise<void>;
   /** Compare-and-remove: takes the user offline if the deadline has passed, atomically. */
   expire(userId: UserId, at: number): Promise<ExpireOutcome>;
   /** Users not offline whose last liveness signal is at or before `cutoff` (the crash-safe sweep). */
@@ -123,6 +128,7 @@ export const HOT_STORE_METHODS = [
   'setStatus',
   'disconnect',
   'touch',
+  'activity',
   'expire',
   'staleUsers',
   'cleanup',

@@ -151,9 +151,14 @@ export class PresenceService {
     return this.liveness.setStatus(userId, status);
   }
 
-  /** A WebSocket of this process closed. */
-  disconnect(userId: UserId): Promise<void> {
-    return this.liveness.disconnect(userId);
+  /** A WebSocket of this process closed; `clean` when the client closed it, not when it was cut. */
+  disconnect(userId: UserId, clean = true): Promise<void> {
+    return this.liveness.disconnect(userId, clean);
+  }
+
+  /** The user did something over a socket (a frame, a pong): last_seen moves, in batches. */
+  activity(userId: UserId): void {
+    this.liveness.activity(userId);
   }
 
   /** Connects every socket held here again, after the hot store lost track of them. */

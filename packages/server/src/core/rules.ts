@@ -112,21 +112,31 @@ export function setStatus(state: UserState, status: 'online' | 'away', at: numbe
   return versioned(state, after, at);
 }
 
-/** A WebSocket closed. Never a transition by itself: offline comes from `expire` after the grace. */
-export function disconnect(state: UserState, at: number): UserState {
+/**
+ * A WebSocket closed. Never a transition by itself: offline comes from `expire` after the grace. A clean close
+ * (the client said goodbye) is the user's last activity; a socket cut because it stopped answering is not, so
+ * last_seen stays at its last answer and nobody ever sees the time the server gave up on it.
+ */
+export function disconnect(state: UserState, at: number, clean: boolean): UserState {
   return {
     ...state,
     connections: Math.max(0, state.connections - 1),
-    lastSeen: later(state.lastSeen, at),
+    lastSeen: clean ? later(state.lastSeen, at) : state.lastSeen,
     lastSocket: later(state.lastSocket, at),
     lastDisconnect: later(state.lastDisconnect, at),
   };
 }
 
-/** Activity on an open WebSocket (a frame, a pong, the periodic refresh). */
+/** The periodic refresh of a held socket: it stays live, but a refresh is no sign the user did anything. */
 export function touch(state: UserState, at: number): UserState {
   if (state.status === 'offline') return state;
-  return { ...state, lastSeen: later(state.lastSeen, at), lastSocket: later(state.lastSocket, at) };
+  return { ...state, lastSocket: later(state.lastSocket, at) };
+}
+
+/** Activity over an open WebSocket (a client frame, a pong): it moves last_seen, and never revives offline. */
+export function activity(state: UserState, at: number): UserState {
+  if (state.status === 'offline') return state;
+  return { ...state, lastSeen: later(state.lastSeen, at) };
 }
 
 /**

@@ -35,7 +35,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 export interface SessionOptions {
   service: Pick<
     PresenceService,
-    'connect' | 'disconnect' | 'snapshot' | 'setStatus' | 'startTyping' | 'stopTyping'
+    'connect' | 'disconnect' | 'activity' | 'snapshot' | 'setStatus' | 'startTyping' | 'stopTyping'
   >;
   bus: Bus;
   socket: SocketLike;
@@ -105,9 +105,10 @@ export class Session {
     this.options.socket.close(CloseCodes.TOKEN_EXPIRED, 'token expired');
   }
 
-  /** The peer answered a ping or sent something. */
+  /** The peer answered a ping: the socket lives, and so does the user behind it. */
   markAlive(): void {
     this.alive = true;
+    this.options.service.activity(this.options.userId);
   }
 
   /** At each ping: false when the peer did not answer the previous one (drop it); else arms the next check. */
@@ -119,7 +120,7 @@ export class Session {
 
   /** A text frame from the client (`null` for a binary frame, which the protocol does not allow). */
   receive(text: string | null): void {
-    this.alive = true;
+    this.markAlive();
     const parsed =
       text === null
         ? ({ ok: false, message: 'frames must be JSON text' } as const)
@@ -137,14 +138,17 @@ export class Session {
     );
   }
 
-  /** The socket closed, whoever closed it. */
-  close(): void {
+  /**
+   * The socket closed, whoever closed it. `clean` when the client closed it (its last activity); a socket cut
+   * for not answering, or closed by the server, leaves last_seen at the client's last sign of life.
+   */
+  close(clean: boolean): void {
     if (this.closed) return;
     this.closed = true;
     this.mute();
     const { service, userId } = this.options;
     this.connected
-      .then(() => service.disconnect(userId))
+      .then(() => service.disconnect(userId, clean))
       .catch((error) => this.options.onError?.(error, 'disconnect'));
   }
 

@@ -74,8 +74,8 @@ export class MemoryStore implements HotStore {
     return { transition: transitionOf(userId, before, after) };
   }
 
-  async disconnect(userId: UserId, at: number) {
-    const after = rules.disconnect(this.state(userId), at);
+  async disconnect(userId: UserId, at: number, clean: boolean) {
+    const after = rules.disconnect(this.state(userId), at, clean);
     this.save(userId, after, at);
     return { deadline: rules.deadline(after, this.rules) };
   }
@@ -84,6 +84,13 @@ export class MemoryStore implements HotStore {
     for (const userId of userIds) {
       const after = rules.touch(this.state(userId), at);
       this.save(userId, after, at);
+    }
+  }
+
+  async activity(userIds: readonly UserId[], at: number): Promise<void> {
+    for (const userId of userIds) {
+      const state = this.users.get(userId);
+      if (state !== undefined) this.users.set(userId, rules.activity(state, at));
     }
   }
 

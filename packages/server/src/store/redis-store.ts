@@ -91,8 +91,12 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.liveness.setStatus(userId, status, at);
   }
 
-  disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }> {
-    return this.liveness.disconnect(userId, at);
+  disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }> {
+    return this.liveness.disconnect(userId, at, clean);
+  }
+
+  activity(userIds: readonly UserId[], at: number): Promise<void> {
+    return this.liveness.activity(userIds, at);
   }
 
   touch(userIds: readonly UserId[], at: number): Promise<void> {

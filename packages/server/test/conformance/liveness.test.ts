@@ -70,7 +70,7 @@ for (const backend of await storeBackends()) {
       const store = await open();
       expect((await store.connect(4, T)).transition).toMatchObject({ status: 'online', lastSeen: T });
       expect(await store.expire(4, T + 600_000)).toMatchObject({ transition: null, deadline: null });
-      const { deadline } = await store.disconnect(4, T + 600_000);
+      const { deadline } = await store.disconnect(4, T + 600_000, true);
       expect(deadline).toBe(T + 605_000);
       expect((await store.expire(4, T + 604_999)).transition).toBeNull();
       expect((await store.expire(4, T + 605_000)).transition).toEqual({
@@ -93,7 +93,7 @@ for (const backend of await storeBackends()) {
         v: T + 1_000,
       });
       expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
-      expect((await store.disconnect(30, T + 3_000)).deadline).toBe(T + 8_000);
+      expect((await store.disconnect(30, T + 3_000, true)).deadline).toBe(T + 8_000);
       expect((await store.expire(30, T + 8_000)).transition).toMatchObject({
         status: 'offline',
         previous: 'away',
@@ -103,7 +103,7 @@ for (const backend of await storeBackends()) {
     it('cancels the offline on a reconnect within the grace: no transition either way', async () => {
       const store = await open();
       await store.connect(5, T);
-      await store.disconnect(5, T + 1_000);
+      await store.disconnect(5, T + 1_000, true);
       expect((await store.connect(5, T + 2_000)).transition).toBeNull();
       expect(await store.expire(5, T + 10_000)).toMatchObject({ transition: null, deadline: null });
     });
@@ -112,7 +112,7 @@ for (const backend of await storeBackends()) {
       const store = await open();
       await store.heartbeat([{ userId: 6, status: 'online', at: T }]);
       await store.connect(6, T + 1_000);
-      const { deadline } = await store.disconnect(6, T + 2_000);
+      const { deadline } = await store.disconnect(6, T + 2_000, true);
       expect(deadline).toBe(T + 60_000);
       expect((await store.expire(6, T + 7_000)).transition).toBeNull();
     });
@@ -123,9 +123,9 @@ for (const backend of await storeBackends()) {
       const b = await open({ processId: 'b', scope });
       await a.connect(7, T);
       await b.connect(7, T + 100);
-      await a.disconnect(7, T + 200);
+      await a.disconnect(7, T + 200, true);
       expect(await a.expire(7, T + 60_000)).toMatchObject({ transition: null, deadline: null });
-      await b.disconnect(7, T + 300);
+      await b.disconnect(7, T + 300, true);
       expect((await b.expire(7, T + 5_300)).transition).toMatchObject({
         status: 'offline',
         lastSeen: T + 300,
@@ -141,7 +141,34 @@ for (const backend of await storeBackends()) {
       await store.connect(10, T);
       await store.touch([10], T + 40_000);
       expect(await store.staleUsers(T + 20_000, 100)).toEqual([8]);
-      expect((await store.getMany([10])).get(10)?.lastSeen).toBe(T + 40_000);
+      // A refresh is this process vouching for the socket, not the user doing anything.
+      expect((await store.getMany([10])).get(10)?.lastSeen).toBe(T);
+    });
+
+    it('keeps last_seen at the last activity: a frame or pong moves it, a dead socket close does not', async () => {
+      const store = await open();
+      await store.connect(11, T);
+      await store.touch([11], T + 20_000);
+      await store.activity([11], T + 25_000);
+      await store.touch([11], T + 40_000);
+      expect((await store.getMany([11])).get(11)?.lastSeen).toBe(T + 25_000);
+      // The socket stopped answering; the server cuts it at T + 60 s. That is detection, not activity.
+      const { deadline } = await store.disconnect(11, T + 60_000, false);
+      expect(deadline).toBe(T + 60_000 + rules.disconnectGraceMs);
+      expect((await store.expire(11, T + 65_000)).transition).toMatchObject({
+        status: 'offline',
+        lastSeen: T + 25_000,
+      });
+      // Activity never revives an offline user.
+      await store.activity([11], T + 70_000);
+      expect((await store.getMany([11])).get(11)).toMatchObject({ status: 'offline', lastSeen: T + 25_000 });
+    });
+
+    it('counts a clean close (the client said goodbye) as activity', async () => {
+      const store = await open();
+      await store.connect(12, T);
+      await store.disconnect(12, T + 30_000, true);
+      expect((await store.expire(12, T + 35_000)).transition).toMatchObject({ lastSeen: T + 30_000 });
     });
   });
 }

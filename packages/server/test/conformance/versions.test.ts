@@ -40,7 +40,7 @@ for (const backend of await storeBackends()) {
       const b = await open({ processId: 'b', scope });
       const { transition: on } = await a.connect(3, T);
       expect(on?.v).toBe(T);
-      await a.disconnect(3, T + 10);
+      await a.disconnect(3, T + 10, true);
       const expired = await b.expire(3, T + 10 + rules.disconnectGraceMs);
       expect(expired.transition?.v).toBe(T + 10 + rules.disconnectGraceMs);
       // A clock behind the last version still moves it forward.

@@ -112,7 +112,7 @@ export class RedisLiveness {
     return { transition };
   }
 
-  async disconnect(userId: UserId, at: number): Promise<{ deadline: number | null }> {
+  async disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }> {
     const due = await runScript(
       this.redis,
       'disconnect',
@@ -124,9 +124,25 @@ export class RedisLiveness {
         this.ttlSeconds,
         this.rules.presenceTimeoutMs,
         this.rules.disconnectGraceMs,
+        clean ? '1' : '0',
       ],
     );
     return { deadline: num(due) };
+  }
+
+  async activity(userIds: readonly UserId[], at: number): Promise<void> {
+    if (userIds.length === 0) return;
+    await pipeline(this.redis, (pipe) => {
+      for (let i = 0; i < userIds.length; i += TOUCH_CHUNK) {
+        const chunk = userIds.slice(i, i + TOUCH_CHUNK);
+        queueScript(
+          pipe,
+          'activity',
+          chunk.map((u) => this.keys.user(u)),
+          [at, ...chunk],
+        );
+      }
+    });
   }
 
   /** Also keeps this process alive when it holds no sockets at all. */

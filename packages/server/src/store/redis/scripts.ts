@@ -8,6 +8,7 @@ const SCRIPT_NAMES = [
   'set-status',
   'disconnect',
   'touch',
+  'activity',
   'register-process',
   'expire',
   'fill',

@@ -32,6 +32,8 @@ const SLOW_CONSUMER_CUT_MS = 1_000;
 interface Connection {
   socket: WebSocket;
   session: Session;
+  /** Set when the server ended the connection: its close is then no sign of the user. */
+  closedByServer: boolean;
 }
 
 /**
@@ -81,6 +83,10 @@ export class WsGateway {
 
   private accept(socket: WebSocket, userId: number, expiresAt: number): void {
     const { service, bus, metrics, logger, clock } = this.options;
+    const closeByServer = (code: number, reason: string) => {
+      connection.closedByServer = true;
+      socket.close(code, reason);
+    };
     const session = new Session({
       service,
       bus,
@@ -92,7 +98,7 @@ export class WsGateway {
         send: (payload) => {
           if (socket.readyState === socket.OPEN) socket.send(payload);
         },
-        close: (code, reason) => socket.close(code, reason),
+        close: closeByServer,
         get bufferedAmount() {
           return socket.bufferedAmount;
         },
@@ -104,7 +110,7 @@ export class WsGateway {
       onSent: (type) => metrics.broadcasts.inc({ type }),
       onError: (error, context) => logger.error({ err: error, userId, context }, 'connection work failed'),
     });
-    const connection: Connection = { socket, session };
+    const connection: Connection = { socket, session, closedByServer: false };
     this.connections.add(connection);
     metrics.wsConnections.inc();
 
@@ -118,11 +124,12 @@ export class WsGateway {
       session.receive(isBinary ? null : (data as Buffer).toString('utf8')),
     );
     socket.on('error', () => {});
-    socket.on('close', () => {
+    socket.on('close', (code) => {
       clearTimeout(expiry);
       this.connections.delete(connection);
       metrics.wsConnections.dec();
-      session.close();
+      // 1006: no close frame came (the socket was cut or the network dropped); not the user's doing.
+      session.close(!connection.closedByServer && code !== CloseCodes.ABNORMAL);
     });
   }
 
@@ -130,10 +137,12 @@ export class WsGateway {
   private pingAll(): void {
     const all = [...this.connections];
     const slice = (start: number) => {
-      for (const { socket, session } of all.slice(start, start + PING_SLICE)) {
+      for (const connection of all.slice(start, start + PING_SLICE)) {
+        const { socket, session } = connection;
         if (socket.readyState !== socket.OPEN) continue;
         if (!session.checkAlive()) {
           this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
+          connection.closedByServer = true;
           socket.terminate();
           continue;
         }
@@ -147,7 +156,10 @@ export class WsGateway {
   /** Closes every connection with 1001 (going away): clients reconnect, to another process if there is one. */
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    for (const { socket } of this.connections) socket.close(CloseCodes.GOING_AWAY, 'server shutting down');
+    for (const connection of this.connections) {
+      connection.closedByServer = true;
+      connection.socket.close(CloseCodes.GOING_AWAY, 'server shutting down');
+    }
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -7,12 +7,12 @@ local at = tonumber(ARGV[1])
 keep_alive(KEYS[2], ARGV[3], tonumber(ARGV[4]))
 for i = 3, #KEYS do
   local key, uid = KEYS[i], ARGV[i + 2]
-  local v = redis.call('HMGET', key, 'status', 'last_seen', 'ws')
+  local v = redis.call('HMGET', key, 'status', 'ws')
   if v[1] and v[1] ~= 'offline' then
-    local seen, ws = tonumber(v[2]) or 0, tonumber(v[3]) or 0
-    if at > seen then seen = at end
+    local ws = tonumber(v[2]) or 0
     if at > ws then ws = at end
-    redis.call('HSET', key, 'last_seen', n2s(seen), 'ws', n2s(ws))
+    -- last_seen stays: a refresh is the process vouching for the socket, not the user doing anything.
+    redis.call('HSET', key, 'ws', n2s(ws))
     redis.call('EXPIRE', key, ARGV[2])
     redis.call('ZADD', KEYS[1], 'GT', ARGV[1], uid)
   end
