@@ -247,6 +247,63 @@ describe('presence service on a manual clock', () => {
     expect(w.calls.subscribersMany).toBe(2);
   });
 
+  it('stops fan-out to an ex-follower at once even when the invalidation never reaches this process', async () => {
+    const [watcher, friend] = ids(2) as [number, number];
+    await friends(watcher, friend);
+    w.inbox(watcher);
+    await w.service.heartbeat(friend, 'online');
+    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: friend, status: 'online' });
+    // Another process, whose bus messages this one never receives (a pub/sub reconnect, degraded mode).
+    const other = new PresenceService({
+      store: w.store,
+      durable: repo,
+      bus: new LocalBus(),
+      typingTtlMs: TYPING_TTL_MS,
+      clock: () => w.now,
+      resolutionMs: 25,
+      cacheTtlMs: 300_000,
+    });
+    await other.unfollow(watcher, friend);
+    w.now = T + 1_000;
+    await w.service.heartbeat(friend, 'away');
+    // Barrier: the watcher's own change, published after the friend's on this process.
+    await w.service.heartbeat(watcher, 'away');
+    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: watcher, status: 'away' });
+    expect(w.inbox(watcher)).toEqual([]);
+    await other.shutdown();
+  });
+
+  it('stops typing to a removed participant at once even when the invalidation is lost', async () => {
+    const [typist, removed, stays] = ids(3) as [number, number, number];
+    const conversation = 9_700 + typist;
+    await repo.ensureUsers([typist, removed, stays]);
+    await repo.setConversation(conversation, [typist, removed, stays]);
+    w.inbox(removed);
+    w.inbox(stays);
+    await w.service.startTyping(typist, conversation);
+    expect(await w.nextFrame(removed)).toMatchObject({ is_typing: true });
+    expect(await w.nextFrame(stays)).toMatchObject({ is_typing: true });
+    const other = new PresenceService({
+      store: w.store,
+      durable: repo,
+      bus: new LocalBus(),
+      typingTtlMs: TYPING_TTL_MS,
+      clock: () => w.now,
+      resolutionMs: 25,
+      cacheTtlMs: 300_000,
+    });
+    await other.setConversation(conversation, [typist, stays]);
+    // The typing expires here: no frame of the typist's refreshes the list on the way.
+    w.now = T + TYPING_TTL_MS;
+    await w.service.tick();
+    expect(await w.nextFrame(stays)).toMatchObject({ is_typing: false });
+    // Barrier for the removed one: its own status, published after the stop.
+    await w.service.heartbeat(removed, 'online');
+    expect(await w.nextFrame(removed)).toMatchObject({ user_id: removed, status: 'online' });
+    expect(w.inbox(removed)).toEqual([]);
+    await other.shutdown();
+  });
+
   it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);

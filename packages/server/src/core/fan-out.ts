@@ -28,7 +28,7 @@ export class FanOut {
     this.options.onTransition(transition);
     const message: StatusMessage = { type: 'presence.status', ...presenceOf(userId, transition) };
     const payload = JSON.stringify(message);
-    visibility.subscribersOf(userId).then(
+    visibility.visibleTo(userId).then(
       (subscribers) => {
         const groups = [userGroup(userId)];
         for (const id of subscribers) groups.push(userGroup(id));
@@ -52,7 +52,7 @@ export class FanOut {
     };
     this.options.onTyping(message);
     const payload = JSON.stringify(message);
-    this.options.visibility.cachedParticipants(conversationId).then(
+    this.options.visibility.participantsOf(conversationId).then(
       (participants) => this.options.bus.publish([...participants].map(userGroup), payload),
       (error) => this.options.onError(error, 'participants'),
     );

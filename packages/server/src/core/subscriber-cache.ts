@@ -38,7 +38,8 @@ export class SetCache {
   get(key: number, version?: number): Promise<ReadonlySet<UserId>> {
     const now = this.options.clock();
     const hit = this.entries.get(key);
-    const current = version === undefined || hit?.version === undefined || hit.version === version;
+    // An entry loaded without a version is never taken as current for a versioned read.
+    const current = version === undefined || hit?.version === version;
     if (hit !== undefined && current && now - hit.loadedAt < this.options.ttlMs) {
       // Re-insert to mark it most recently used.
       this.entries.delete(key);

@@ -15,9 +15,9 @@ export interface VisibilityOptions {
 
 /**
  * Who sees whom: visible(user) (mutual follows and conversation partners) and each conversation's
- * participants, cached and loaded in batches. Reads that decide what a user may see check the graph version
- * first, so a change made on any process applies at once; fan-out uses the cached lists, dropped on every
- * process by a bus message when the graph changes.
+ * participants, cached and loaded in batches. Every decision of what a user may see, fan-out included, checks
+ * the graph version first (one round trip), so a change made on any process applies at once even when the
+ * bus message that also drops the cached lists is lost.
  */
 export class Visibility {
   private readonly visible: SetCache;
@@ -46,16 +46,6 @@ export class Visibility {
       conversationId,
       await this.options.versions.graphVersions('conversation', conversationId),
     );
-  }
-
-  /** visible(user) from the cache, for fan-out (no version round trip on the hot path). */
-  subscribersOf(userId: UserId): Promise<ReadonlySet<UserId>> {
-    return this.visible.get(userId);
-  }
-
-  /** A conversation's participants from the cache, for fan-out. */
-  cachedParticipants(conversationId: ConversationId): Promise<ReadonlySet<UserId>> {
-    return this.participants.get(conversationId);
   }
 
   /**
