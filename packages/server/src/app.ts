@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { tokenSecret } from './auth/secret.js';
-import { TokenVerifier } from './auth/token-verifier.js';
+import { openTokenAuth } from './auth/token-auth.js';
 import { signUserToken } from './auth/tokens.js';
 import type { Backend } from './backends/backend.js';
 import { openMemoryBackend } from './backends/memory.js';
@@ -135,9 +134,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     backend.onRestore(() => service.reconnectHeld());
     lifecycle.defer('service', () => service.shutdown());
 
-    const key = await tokenSecret(config);
-    const verifier = new TokenVerifier(key, clock);
-    const mintToken = (userId: number, ttlSeconds = 86_400) => signUserToken(key, userId, ttlSeconds);
+    const auth = await openTokenAuth(config, { clock, logger });
+    lifecycle.defer('auth', () => auth.close());
+    const { verifier, signingKey } = auth;
+    const mintToken = (userId: number, ttlSeconds = 86_400) => signUserToken(signingKey, userId, ttlSeconds);
     if (config.demo) await installDemoData(service);
 
     const app = await createHttpServer({
@@ -192,6 +192,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const scheduler = new Scheduler(logger, backend.store, processId);
     scheduler.every('expire', time.tickMs, () => service.tick());
     scheduler.every('sweep', time.sweepMs, () => service.sweep());
+    scheduler.every('typing-sweep', time.typingSweepMs, () => service.sweepTyping());
     scheduler.every('refresh', time.refreshMs, () => service.refresh());
     scheduler.leased('sync', config.syncIntervalMs, () => service.syncToDatabase());
     scheduler.leased('cleanup', config.cleanupIntervalMs, () => service.cleanup());

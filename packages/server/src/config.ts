@@ -11,7 +11,14 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share a Redis. */
   redisKeyPrefix: string;
+  /** HS256 secrets for user tokens, comma-separated: a token signed with any verifies, the first signs. */
   authSecret: string | undefined;
+  /** The identity provider's JWKS: RS256 and ES256 tokens whose `kid` it lists verify too. */
+  authJwksUrl: string | undefined;
+  /** When set, a token's `iss` must equal it. */
+  authIssuer: string | undefined;
+  /** When set, a token's `aud` must be or contain it. */
+  authAudience: string | undefined;
   serviceKey: string | undefined;
   demo: boolean;
   presenceTimeoutMs: number;
@@ -99,6 +106,7 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const authJwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
   const level = text(env, 'LOG_LEVEL', 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`, level);
@@ -112,6 +120,9 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX', ''),
     authSecret: optional(env, 'AUTH_SECRET'),
+    authJwksUrl,
+    authIssuer: optional(env, 'AUTH_ISSUER'),
+    authAudience: optional(env, 'AUTH_AUDIENCE'),
     serviceKey: optional(env, 'SERVICE_KEY'),
     demo: flag(env, 'DEMO', databaseUrl === undefined && redisUrl === undefined),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 60_000, 1),
@@ -156,14 +167,19 @@ export function validateConfig(config: Config): Config {
       'required outside demo mode (DEMO=0): an HS256 secret for user tokens',
     );
   }
-  if (config.authSecret !== undefined && config.authSecret.length < 16) {
-    throw new ConfigError('AUTH_SECRET', 'expected at least 16 characters');
+  if (config.authSecret !== undefined && authSecrets(config.authSecret).some((s) => s.length < 16)) {
+    throw new ConfigError('AUTH_SECRET', 'expected at least 16 characters in each comma-separated secret');
   }
   if (config.serviceKey !== undefined && config.serviceKey.length < 16) {
     throw new ConfigError('SERVICE_KEY', 'expected at least 16 characters');
   }
   timings(config);
   return config;
+}
+
+/** The secrets of an AUTH_SECRET value, the signing one first (a secret cannot hold a comma). */
+export function authSecrets(value: string): string[] {
+  return value.split(',').map((secret) => secret.trim());
 }
 
 /** Every timing derived from the configuration, computed once here so no component repeats the arithmetic. */
@@ -174,6 +190,11 @@ export interface Timings {
   refreshMs: number;
   /** How often the crash-safe sweep over the online set runs. */
   sweepMs: number;
+  /**
+   * How often typing past its expiry is looked for wherever it started: within one TTL, so the typing of a
+   * process that died ends for its watchers about one TTL late at worst, never a whole sweep later.
+   */
+  typingSweepMs: number;
   /** How long a process's socket counts are believed without a refresh (two refreshes may be missed). */
   processTtlMs: number;
   /** WebSocket ping period; a peer that has not answered the previous ping is dropped. */
@@ -196,6 +217,7 @@ export function timings(config: Config): Timings {
     tickMs: TICK_MS,
     refreshMs,
     sweepMs: Math.max(50, Math.min(15_000, Math.floor(presenceTimeoutMs / 4))),
+    typingSweepMs: Math.max(50, Math.min(15_000, config.typingTtlMs)),
     processTtlMs: 2 * refreshMs,
     pingMs: Math.min(30_000, Math.max(1_000, Math.floor(presenceTimeoutMs / 2))),
     cacheTtlMs: CACHE_TTL_MS,

@@ -88,6 +88,7 @@ describe('configuration', () => {
       tickMs: 25,
       refreshMs: 20_000,
       sweepMs: 15_000,
+      typingSweepMs: 3_000,
       processTtlMs: 40_000,
       pingMs: 30_000,
       cacheTtlMs: 300_000,

@@ -70,6 +70,19 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     });
   });
 
+  it('still ends typing once when its conversation key expired before anyone looked (a process died)', async () => {
+    const s = store('typist');
+    await s.register();
+    const keys = redisKeys(prefix);
+    // A tiny TTL, so the conversation's typing key (kept for twice the TTL) expires within the test.
+    expect(await s.startTyping(5, 77, T, 20)).toBe(true);
+    await expect.poll(() => redis.exists(keys.typing(77)), { timeout: 2_000 }).toBe(0);
+    expect(await s.dueTyping(T + 20, 10)).toEqual([{ userId: 5, conversationId: 77 }]);
+    expect(await s.expireTyping(5, 77, T + 20)).toBe(true);
+    expect(await s.expireTyping(5, 77, T + 20)).toBe(false);
+    expect(await s.dueTyping(T + 20, 10)).toEqual([]);
+  });
+
   it('hands back online users whose hash expired, and expiring them announces offline at their last score', async () => {
     const s = store('cleanup');
     await s.register();
@@ -101,7 +114,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await a.connect(3, T);
     await b.connect(3, T);
     await a.setStatus(3, 'away', T + 1);
-    await b.disconnect(3, T + 2);
+    await b.disconnect(3, T + 2, true);
     await a.startTyping(1, 9, T + 10, 3_000);
     await a.startTyping(2, 8, T + 10, 3_000);
     await a.startTyping(3, 7, T + 10, 3_000);

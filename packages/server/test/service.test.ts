@@ -304,6 +304,36 @@ describe('presence service on a manual clock', () => {
     await other.shutdown();
   });
 
+  it('ends the typing of a process that died from another process, once, after the TTL', async () => {
+    const [typist, partner] = ids(2) as [number, number];
+    const conversation = 9_800 + typist;
+    await repo.ensureUsers([typist, partner]);
+    await repo.setConversation(conversation, [typist, partner]);
+    w.inbox(partner);
+    await w.service.startTyping(typist, conversation);
+    expect(await w.nextFrame(partner)).toMatchObject({ is_typing: true });
+    // The process that saw the start never ticks again; another one sweeps.
+    const other = new PresenceService({
+      store: w.store,
+      durable: repo,
+      bus: w.bus,
+      typingTtlMs: TYPING_TTL_MS,
+      clock: () => w.now,
+      resolutionMs: 25,
+      cacheTtlMs: 300_000,
+    });
+    w.now = T + TYPING_TTL_MS - 1;
+    await other.sweepTyping();
+    w.now = T + TYPING_TTL_MS;
+    await other.sweepTyping();
+    await other.sweepTyping();
+    expect(await w.nextFrame(partner)).toMatchObject({ user_id: typist, is_typing: false });
+    await w.service.heartbeat(partner, 'online');
+    expect(await w.nextFrame(partner)).toMatchObject({ user_id: partner, status: 'online' });
+    expect(w.inbox(partner)).toEqual([]);
+    await other.shutdown();
+  });
+
   it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
