@@ -79,10 +79,20 @@ describe('UDP heartbeats (contract section 7)', () => {
   });
 
   it('sets offline at once on an offline heartbeat', async () => {
-    await sendUdp(server, [await packet(8)]);
-    await sendUdp(server, [await packet(8, { status: 'offline' })]);
+    // Offline is also what a broken UDP path leaves behind, so first reach a state only a handled datagram
+    // produces (online, heard by a friend), then require the offline datagram itself to be accepted and heard.
+    await befriend(server, 8, 80);
+    const friend = await TestClient.connect(server, 80);
+    await friend.next('presence.snapshot');
     const token = await server.mintToken(8);
+    expect(await sendUdp(server, [await packet(8)])).toEqual([['accepted', 'none']]);
+    expect(await friend.next('presence.status', (m) => m.user_id === 8)).toMatchObject({ status: 'online' });
+    expect((await api(server, 'GET', '/api/presence/status/8', { token })).body.status).toBe('online');
+
+    expect(await sendUdp(server, [await packet(8, { status: 'offline' })])).toEqual([['accepted', 'none']]);
+    expect(await friend.next('presence.status', (m) => m.user_id === 8)).toMatchObject({ status: 'offline' });
     expect((await api(server, 'GET', '/api/presence/status/8', { token })).body.status).toBe('offline');
+    await friend.close();
   });
 
   it('takes a burst of many users in batches, all accepted', async () => {
