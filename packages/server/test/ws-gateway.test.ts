@@ -124,6 +124,10 @@ describe('WebSocket gateway (contract section 8)', () => {
     expect(await stranger.next('presence.status', (m) => m.user_id === 99)).toMatchObject({
       status: 'online',
     });
+    // Barrier: the stranger's own later transition takes the same path (service, bus, gateway) to the same
+    // socket as a leak of 21's offline would, so once it is here such a leak would be here too.
+    stranger.send({ type: 'presence.status.set', status: 'away' });
+    await stranger.next('presence.status', (m) => m.user_id === 99 && m.status === 'away');
     expect(stranger.received).toEqual([]);
   });
 
@@ -148,6 +152,10 @@ describe('WebSocket gateway (contract section 8)', () => {
     const lastSeen = Date.parse(offline.last_seen as string);
     expect(lastSeen).toBeGreaterThanOrEqual(closedAt - 50);
     expect(lastSeen).toBeLessThan(closedAt + 250);
+    // Barrier: the watcher's own later transition comes down the same path to the same socket, after
+    // anything about 31 already on its way.
+    watcher.send({ type: 'presence.status.set', status: 'away' });
+    await watcher.next('presence.status', (m) => m.user_id === 30 && m.status === 'away');
     expect(watcher.received.filter((m) => m.type === 'presence.status' && m.user_id === 31)).toEqual([]);
   });
 
