@@ -108,6 +108,7 @@ describe.skipIf(!available)('several processes on one Redis and one PostgreSQL',
 
   it('times out a silent user with last_seen at the last heartbeat, announced by exactly one process', async () => {
     await befriend(a, 6, 7);
+    await befriend(a, 7, 11);
     const watcher = await connect(b, 7);
     const token = await a.mintToken(6);
     const beat = await api(a, 'POST', '/api/presence/heartbeat/', { token });
@@ -119,6 +120,16 @@ describe.skipIf(!available)('several processes on one Redis and one PostgreSQL',
     );
     expect(offline.last_seen).toBe(beat.body.last_seen);
     await expect.poll(() => storedPresence(6), { timeout: 2_000 }).toMatchObject({ status: 'offline' });
+    // Both processes run the crash-safe sweep now: a second announcement it would make comes before the barrier.
+    await Promise.all([a.service.sweep(), b.service.sweep()]);
+    // Barrier on both processes: a transition announced by each reaches the watcher after anything either of
+    // them announced before (a's through Redis pub/sub, b's locally).
+    watcher.send({ type: 'presence.status.set', status: 'away' });
+    await api(a, 'POST', '/api/presence/heartbeat/', { token: await a.mintToken(11) });
+    await Promise.all([
+      watcher.next('presence.status', (m) => m.user_id === 7 && m.status === 'away'),
+      watcher.next('presence.status', (m) => m.user_id === 11 && m.status === 'online'),
+    ]);
     expect(transitions.filter((t) => t.userId === 6 && t.status === 'offline')).toHaveLength(1);
     expect(watcher.received.filter((m) => m.type === 'presence.status' && m.user_id === 6)).toEqual([]);
   });
