@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer } from '@presence/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IN_CI } from '../../server/test/support/services.js';
 import { buildDemo } from '../build.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,10 +24,9 @@ const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-arti
 const GRACE_MS = 1500;
 const IDLE_MS = 1500;
 
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
 const hasChromium = existsSync(CHROMIUM);
 // Outside CI a machine without Chromium skips with one line; under CI a missing browser must fail the run.
-if (!hasChromium && !inCi)
+if (!hasChromium && !IN_CI)
   console.log(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
 
 type Server = Awaited<ReturnType<typeof startServer>>;
@@ -37,7 +37,7 @@ interface Demo {
 
 type DemoUser = Demo['users'][number];
 
-describe.skipIf(!hasChromium && !inCi)('demo app in Chromium', () => {
+describe.skipIf(!hasChromium && !IN_CI)('demo app in Chromium', () => {
   let browser: Browser;
   let server: Server;
   /** The user whose window watches; each test has its own other user, so no test sees another's leftovers. */
