@@ -83,6 +83,27 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     expect(await s.dueTyping(T + 20, 10)).toEqual([]);
   });
 
+  it("counts a process's sockets again at its next refresh after a stall outlived its entry", async () => {
+    const stalled = store('stalled', 200);
+    await stalled.register();
+    // Two tabs on one process.
+    await stalled.connect(6, T);
+    await stalled.connect(6, T);
+    const runOut = async () => {
+      const [seconds, micros] = await redis.time();
+      const until = await redis.zscore(redisKeys(prefix).processes, 'stalled');
+      return until === null || Number(until) < Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    };
+    await expect.poll(runOut, { timeout: 2_000 }).toBe(true);
+    // Meanwhile another process looks at the user: the stalled process's counts stop counting.
+    const other = store('other');
+    expect((await other.expire(6, T + 1_000)).transition).toBeNull();
+    // The stalled process wakes up and refreshes what it holds; then one tab closes.
+    await stalled.touch([{ userId: 6, sockets: 2 }], T + 2_000);
+    expect((await stalled.disconnect(6, T + 3_000, true)).deadline).toBeNull();
+    expect((await other.expire(6, T + 600_000)).transition).toBeNull();
+  });
+
   it('hands back online users whose hash expired, and expiring them announces offline at their last score', async () => {
     const s = store('cleanup');
     await s.register();
@@ -121,7 +142,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await a.stopTyping(2, 8);
     await a.expireTyping(3, 7, T + 3_010);
     expect((await a.expire(1, T + 60_000)).stoppedTyping).toEqual([9]);
-    await a.touch([3], T + 3);
+    await a.touch([{ userId: 3, sockets: 1 }], T + 3);
     await a.fill(new Map([[4, state('offline', T - 1)]]));
     await a.restore(new Map([[5, state('online', T)]]));
     await a.acquireLease('sync', 'a', 60_000);

@@ -334,6 +334,24 @@ describe('presence service on a manual clock', () => {
     await other.shutdown();
   });
 
+  it('holds no phantom socket when the store refused the connect', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    w.inbox(friend);
+    const connect = w.store.connect.bind(w.store);
+    w.store.connect = async () => {
+      throw new Error('store unreachable');
+    };
+    await expect(w.service.connect(me)).rejects.toThrow('store unreachable');
+    w.store.connect = connect;
+    // After an outage the process connects its held sockets again: a socket that never was must not count.
+    await w.service.reconnectHeld();
+    await w.service.heartbeat(friend, 'online');
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: friend, status: 'online' });
+    expect(w.inbox(friend)).toEqual([]);
+    expect((await w.store.getMany([me])).get(me)?.status ?? 'offline').toBe('offline');
+  });
+
   it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);

@@ -67,11 +67,11 @@ export class Liveness {
     });
   }
 
-  /** A WebSocket of this process opened for the user. */
+  /** A WebSocket of this process opened for the user; held here only once the store has counted it. */
   async connect(userId: UserId): Promise<void> {
-    this.sockets.set(userId, (this.sockets.get(userId) ?? 0) + 1);
     this.deadlines.cancel(userId);
     const { transition } = await this.options.store.connect(userId, this.options.clock());
+    this.sockets.set(userId, (this.sockets.get(userId) ?? 0) + 1);
     if (transition) this.options.fanOut.transition(transition, null);
   }
 
@@ -110,7 +110,8 @@ export class Liveness {
    */
   async reconnectHeld(): Promise<void> {
     const at = this.options.clock();
-    for (const [userId, count] of this.sockets) {
+    // The sockets held now: one that connects meanwhile is counted by its own connect.
+    for (const [userId, count] of [...this.sockets]) {
       for (let i = 0; i < count; i++) {
         const { transition } = await this.options.store.connect(userId, at);
         if (transition) this.options.fanOut.transition(transition, null);
@@ -132,9 +133,12 @@ export class Liveness {
     return stale.length;
   }
 
-  /** Refreshes the liveness of every user holding a WebSocket here. */
+  /** Refreshes the liveness of every user holding a WebSocket here, with the number of sockets held. */
   async refresh(now: number): Promise<void> {
-    await this.options.store.touch(this.heldUsers(), now);
+    await this.options.store.touch(
+      [...this.sockets].map(([userId, sockets]) => ({ userId, sockets })),
+      now,
+    );
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */

@@ -29,6 +29,12 @@ export interface ExpireOutcome {
   stoppedTyping: ConversationId[];
 }
 
+/** How many open WebSockets this process holds for a user. */
+export interface HeldSockets {
+  userId: UserId;
+  sockets: number;
+}
+
 export interface TypingEntry {
   userId: UserId;
   conversationId: ConversationId;
@@ -55,8 +61,11 @@ export interface LivenessStore {
    * last activity); otherwise it was cut (no answer to pings), which does not move last_seen.
    */
   disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }>;
-  /** Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness. */
-  touch(userIds: readonly UserId[], at: number): Promise<void>;
+  /**
+   * Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness,
+   * stating how many sockets it holds per user (so counts lost while this process looked dead come back).
+   */
+  touch(held: readonly HeldSockets[], at: number): Promise<void>;
   /** Activity of users over their sockets (frames, pongs): moves last_seen of those not offline. */
   activity(userIds: readonly UserId[], at: number): Promise<void>;
   /** Compare-and-remove: takes the user offline if the deadline has passed, atomically. */

@@ -2,6 +2,7 @@ import type {
   ExpireOutcome,
   HeartbeatInput,
   HeartbeatOutcome,
+  HeldSockets,
   HotStore,
   TypingEntry,
 } from '../core/ports.js';
@@ -80,8 +81,9 @@ export class MemoryStore implements HotStore {
     return { deadline: rules.deadline(after, this.rules) };
   }
 
-  async touch(userIds: readonly UserId[], at: number): Promise<void> {
-    for (const userId of userIds) {
+  /** One process holds all state here, so its counts cannot drift: only liveness is refreshed. */
+  async touch(held: readonly HeldSockets[], at: number): Promise<void> {
+    for (const { userId } of held) {
       const after = rules.touch(this.state(userId), at);
       this.save(userId, after, at);
     }

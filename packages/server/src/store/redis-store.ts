@@ -4,6 +4,7 @@ import type {
   ExpireOutcome,
   HeartbeatInput,
   HeartbeatOutcome,
+  HeldSockets,
   HotStore,
   Restorable,
   TypingEntry,
@@ -99,8 +100,8 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.liveness.activity(userIds, at);
   }
 
-  touch(userIds: readonly UserId[], at: number): Promise<void> {
-    return this.liveness.touch(userIds, at);
+  touch(held: readonly HeldSockets[], at: number): Promise<void> {
+    return this.liveness.touch(held, at);
   }
 
   expire(userId: UserId, at: number): Promise<ExpireOutcome> {

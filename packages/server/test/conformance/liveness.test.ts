@@ -42,7 +42,7 @@ for (const backend of await storeBackends()) {
       await store.connect(2, T);
       const [off] = await store.heartbeat([{ userId: 2, status: 'offline', at: T + 1_000 }]);
       expect(off).toMatchObject({ accepted: true, transition: { status: 'offline', lastSeen: T + 1_000 } });
-      await store.touch([2], T + 2_000);
+      await store.touch([{ userId: 2, sockets: 1 }], T + 2_000);
       expect((await store.getMany([2])).get(2)?.status).toBe('offline');
       expect(await store.countOnline()).toBe(0);
       const { transition } = await store.connect(2, T + 3_000);
@@ -139,7 +139,7 @@ for (const backend of await storeBackends()) {
         { userId: 9, status: 'online', at: T + 30_000 },
       ]);
       await store.connect(10, T);
-      await store.touch([10], T + 40_000);
+      await store.touch([{ userId: 10, sockets: 1 }], T + 40_000);
       expect(await store.staleUsers(T + 20_000, 100)).toEqual([8]);
       // A refresh is this process vouching for the socket, not the user doing anything.
       expect((await store.getMany([10])).get(10)?.lastSeen).toBe(T);
@@ -148,9 +148,9 @@ for (const backend of await storeBackends()) {
     it('keeps last_seen at the last activity: a frame or pong moves it, a dead socket close does not', async () => {
       const store = await open();
       await store.connect(11, T);
-      await store.touch([11], T + 20_000);
+      await store.touch([{ userId: 11, sockets: 1 }], T + 20_000);
       await store.activity([11], T + 25_000);
-      await store.touch([11], T + 40_000);
+      await store.touch([{ userId: 11, sockets: 1 }], T + 40_000);
       expect((await store.getMany([11])).get(11)?.lastSeen).toBe(T + 25_000);
       // The socket stopped answering; the server cuts it at T + 60 s. That is detection, not activity.
       const { deadline } = await store.disconnect(11, T + 60_000, false);

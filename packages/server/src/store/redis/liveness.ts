@@ -1,6 +1,6 @@
 import type { PresenceStatus } from '@presence/protocol';
 import type { Redis } from 'ioredis';
-import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome } from '../../core/ports.js';
+import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HeldSockets } from '../../core/ports.js';
 import type { RuleConfig } from '../../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../../core/types.js';
 import { type RedisKeys, typingDueMember } from './keys.js';
@@ -146,16 +146,16 @@ export class RedisLiveness {
   }
 
   /** Also keeps this process alive when it holds no sockets at all. */
-  async touch(userIds: readonly UserId[], at: number): Promise<void> {
+  async touch(held: readonly HeldSockets[], at: number): Promise<void> {
     const fixed = [at, this.ttlSeconds, this.process.id, this.process.ttlMs];
     await pipeline(this.redis, (pipe) => {
       let i = 0;
       do {
-        const chunk = userIds.slice(i, i + TOUCH_CHUNK);
-        const keys = [this.keys.online, this.keys.processes, ...chunk.map((u) => this.keys.user(u))];
-        queueScript(pipe, 'touch', keys, [...fixed, ...chunk]);
+        const chunk = held.slice(i, i + TOUCH_CHUNK);
+        const keys = [this.keys.online, this.keys.processes, ...chunk.map((h) => this.keys.user(h.userId))];
+        queueScript(pipe, 'touch', keys, [...fixed, ...chunk.flatMap((h) => [h.userId, h.sockets])]);
         i += TOUCH_CHUNK;
-      } while (i < userIds.length);
+      } while (i < held.length);
     });
   }
 
