@@ -211,8 +211,13 @@ describe('operations stream on embedded defaults (demo mode, SERVICE_KEY set)', 
 });
 
 describe('operations stream, demo mode without SERVICE_KEY', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startEmbedded({ serviceKey: undefined });
+  });
+  afterAll(() => server?.close());
+
   it('is open, and ends with the server instead of holding its close', async () => {
-    const server = await startEmbedded({ serviceKey: undefined });
     const stream = await SnapshotStream.open(server);
     await stream.next();
     await server.close();
