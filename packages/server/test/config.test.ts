@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, timings } from '../src/config.js';
+import { authSecrets, ConfigError, loadConfig, timings } from '../src/config.js';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -106,6 +106,45 @@ describe('configuration', () => {
 
   it('requires AUTH_SECRET outside demo mode', () => {
     expect(errorOf({ REDIS_URL: 'redis://127.0.0.1:6379' }).variable).toBe('AUTH_SECRET');
+  });
+
+  it('reads the token settings: several secrets, a JWKS URL, an issuer and an audience', () => {
+    const config = loadConfig({
+      AUTH_SECRET: 'new-secret-0123456789, old-secret-0123456789',
+      AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://id.example/',
+      AUTH_AUDIENCE: 'presence',
+    });
+    expect(authSecrets(config.authSecret as string)).toEqual([
+      'new-secret-0123456789',
+      'old-secret-0123456789',
+    ]);
+    expect(config).toMatchObject({
+      authJwksUrl: 'https://id.example/.well-known/jwks.json',
+      authIssuer: 'https://id.example/',
+      authAudience: 'presence',
+    });
+    expect(loadConfig({})).toMatchObject({
+      authJwksUrl: undefined,
+      authIssuer: undefined,
+      authAudience: undefined,
+    });
+  });
+
+  it.each([
+    ['a short second secret', { AUTH_SECRET: `${'x'.repeat(20)},short` }, 'AUTH_SECRET'],
+    ['an empty entry', { AUTH_SECRET: `${'x'.repeat(20)},` }, 'AUTH_SECRET'],
+    ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'ftp://id.example/jwks' }, 'AUTH_JWKS_URL'],
+    ['a JWKS URL that is not a URL', { AUTH_JWKS_URL: 'jwks.json' }, 'AUTH_JWKS_URL'],
+  ])('refuses %s naming the variable', (_case, env, variable) => {
+    expect(errorOf(env).variable).toBe(variable);
+  });
+
+  it('never echoes a secret it refuses', () => {
+    const error = errorOf({ AUTH_SECRET: 'long-enough-secret-0123456789,hunter2' });
+    expect(error.message).toBe(
+      'Invalid AUTH_SECRET: expected at least 16 characters in each comma-separated secret',
+    );
   });
 
   it('never echoes a database URL, which may hold a password', () => {
