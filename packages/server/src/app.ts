@@ -80,6 +80,7 @@ function openBackend(config: Config, time: Timings, processId: string, clock: Cl
     processTtlMs: time.processTtlMs,
     clock,
     logger,
+    commandTimeoutMs: time.redisCommandTimeoutMs,
   });
 }
 
@@ -131,7 +132,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     service.events.on('failed', (err, context) =>
       logger.warn({ err, context }, 'presence background work failed'),
     );
-    backend.onRestore(() => service.reconnectHeld());
+    backend.onDegraded((standIn) => service.seedHeld(standIn));
+    backend.onRestore(async (changed) => {
+      await service.reconnectHeld();
+      service.announceRestored(changed);
+    });
     lifecycle.defer('service', () => service.shutdown());
 
     const auth = await openTokenAuth(config, { clock, logger });
@@ -168,6 +173,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       pingIntervalMs: time.pingMs,
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
+    // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).
+    backend.onBusGap(() => gateway.resync());
+    backend.onDegradedChange((degraded) => {
+      if (!degraded) gateway.resync();
+    });
     await app.listen({ host: config.host, port: config.port });
     lifecycle.defer('http', () => app.close());
     lifecycle.defer('websocket', () => gateway.close());

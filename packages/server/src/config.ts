@@ -203,11 +203,14 @@ export interface Timings {
   cacheTtlMs: number;
   /** How long a graph version counter lives: longer than any cached list, so it never restarts under one. */
   graphVersionTtlMs: number;
+  /** A Redis command unanswered this long fails: a Redis that hangs puts the process in degraded mode. */
+  redisCommandTimeoutMs: number;
 }
 
 const TICK_MS = 25;
 const CACHE_TTL_MS = 300_000;
 const GRAPH_VERSION_TTL_MS = 3_600_000;
+const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 
 /** The derived timings of a configuration, with their invariants checked (a ConfigError names what to change). */
 export function timings(config: Config): Timings {
@@ -222,6 +225,7 @@ export function timings(config: Config): Timings {
     pingMs: Math.min(30_000, Math.max(1_000, Math.floor(presenceTimeoutMs / 2))),
     cacheTtlMs: CACHE_TTL_MS,
     graphVersionTtlMs: GRAPH_VERSION_TTL_MS,
+    redisCommandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
   };
   if (disconnectGraceMs >= presenceTimeoutMs) {
     throw new ConfigError(

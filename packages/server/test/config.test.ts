@@ -93,6 +93,7 @@ describe('configuration', () => {
       pingMs: 30_000,
       cacheTtlMs: 300_000,
       graphVersionTtlMs: 3_600_000,
+      redisCommandTimeoutMs: 2_000,
     });
     const fast = timings(
       loadConfig({

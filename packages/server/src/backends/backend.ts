@@ -1,4 +1,6 @@
 import type { Bus, HotStore } from '../core/ports.js';
+import type { UserState } from '../core/rules.js';
+import type { UserId } from '../core/types.js';
 
 /** What the composition root gets from a backend factory: hot state, the bus, their health, and the way out. */
 export interface Backend {
@@ -6,8 +8,15 @@ export interface Backend {
   bus: Bus;
   /** 'not_configured' for the embedded backend, else whether the shared backend answers a ping. */
   health(): Promise<'up' | 'down' | 'not_configured'>;
-  /** Runs `hook` after an outage, once the shared state is restored (e.g. connect the held sockets again). */
-  onRestore(hook: () => Promise<void>): void;
+  /** Runs `hook` on the local stand-in as an outage begins, before it answers anything (seed what is known). */
+  onDegraded(hook: (standIn: HotStore) => Promise<void>): void;
+  /**
+   * Runs `hook` after an outage, once the shared state is restored, with the users whose state changed during
+   * it (count the held sockets again; announce what other processes missed).
+   */
+  onRestore(hook: (changed: ReadonlyMap<UserId, UserState>) => Promise<void>): void;
+  /** Told when this process's bus may have missed broadcasts (its subscription was lost and is back). */
+  onBusGap(listener: () => void): void;
   /** Told when degraded mode starts (true) or ends (false). */
   onDegradedChange(listener: (degraded: boolean) => void): void;
   close(): Promise<void>;

@@ -12,7 +12,9 @@ export function openMemoryBackend(options: { rules: RuleConfig; ttlMs: number; c
     store,
     bus,
     health: async () => 'not_configured',
+    onDegraded: () => {},
     onRestore: () => {},
+    onBusGap: () => {},
     onDegradedChange: () => {},
     close: () => bus.close(),
   };

@@ -17,6 +17,8 @@ export interface RedisBackendOptions {
   processTtlMs: number;
   clock: Clock;
   logger: Logger;
+  /** A command unanswered this long fails (and counts as an outage). */
+  commandTimeoutMs: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
     lazyConnect: true,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
+    // A Redis that hangs instead of failing must not hang every call: time out, and degraded mode takes over.
+    commandTimeout: options.commandTimeoutMs,
   });
   // Failures surface on the calls (and put the process in degraded mode); the client's own events stay quiet.
   redis.on('error', () => {});
@@ -60,7 +64,9 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
       store: failover.store,
       bus,
       health: async () => ((await primary.ping()) ? 'up' : 'down'),
+      onDegraded: (hook) => failover.onDegraded(hook),
       onRestore: (hook) => failover.onRestore(hook),
+      onBusGap: (listener) => bus.onGap(listener),
       onDegradedChange: (listener) => listeners.push(listener),
       async close() {
         failover.close();

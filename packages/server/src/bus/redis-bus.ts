@@ -23,6 +23,7 @@ export class RedisBus implements Bus {
   /** How this process's own envelopes begin: they are recognised without parsing them. */
   private readonly ownPrefix = `{"o":"${this.origin}"`;
   private readonly channel: string;
+  private readonly gapListeners: Array<() => void> = [];
 
   private constructor(
     private readonly publisher: Redis,
@@ -35,6 +36,16 @@ export class RedisBus implements Bus {
   /** Subscribes `subscriber` (a connection of its own, which pub/sub takes over) to the bus channel. */
   static async create(publisher: Redis, subscriber: Redis, prefix = ''): Promise<RedisBus> {
     const bus = new RedisBus(publisher, subscriber, prefix);
+    // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
+    let lost = false;
+    subscriber.on('close', () => {
+      lost = true;
+    });
+    subscriber.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      for (const listener of bus.gapListeners) listener();
+    });
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === bus.channel) bus.receive(message);
     });
@@ -52,6 +63,11 @@ export class RedisBus implements Bus {
     }
     if (envelope.o === this.origin || !Array.isArray(envelope.g) || typeof envelope.p !== 'string') return;
     this.local.publish(envelope.g, envelope.p);
+  }
+
+  /** Called each time the subscription comes back after it was lost: broadcasts may have been missed. */
+  onGap(listener: () => void): void {
+    this.gapListeners.push(listener);
   }
 
   publish(groups: readonly string[], payload: string): void {

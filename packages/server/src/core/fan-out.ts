@@ -2,6 +2,7 @@ import type { StatusMessage, TypingMessage } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
+import type { UserState } from './rules.js';
 import type { ConversationId, Transition, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
 
@@ -41,6 +42,12 @@ export class FanOut {
       },
     );
     writer.write([{ userId, status, lastSeen, lastHeartbeat, v }]).catch(() => {});
+  }
+
+  /** Announces a state learned during an outage of the shared store, as the change it was. */
+  restored(userId: UserId, state: UserState): void {
+    const { status, lastSeen, lastHeartbeat, v } = state;
+    this.transition({ userId, status, lastSeen, v, previous: status }, lastHeartbeat);
   }
 
   typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {

@@ -1,7 +1,7 @@
 import type { PresenceStatus } from '@presence/protocol';
 import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
-import type { LivenessStore } from './ports.js';
+import type { HeldSockets, LivenessStore } from './ports.js';
 import { TurnBatcher } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
 
@@ -47,6 +47,11 @@ export class Liveness {
   /** Users with an open WebSocket on this process. */
   heldUsers(): UserId[] {
     return [...this.sockets.keys()];
+  }
+
+  /** Users with an open WebSocket on this process, with how many. */
+  heldSockets(): HeldSockets[] {
+    return [...this.sockets].map(([userId, sockets]) => ({ userId, sockets }));
   }
 
   /** Many heartbeats in one store round trip; transitions are announced, deadlines scheduled. */
@@ -135,10 +140,7 @@ export class Liveness {
 
   /** Refreshes the liveness of every user holding a WebSocket here, with the number of sockets held. */
   async refresh(now: number): Promise<void> {
-    await this.options.store.touch(
-      [...this.sockets].map(([userId, sockets]) => ({ userId, sockets })),
-      now,
-    );
+    await this.options.store.touch(this.heldSockets(), now);
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */

@@ -159,8 +159,13 @@ export const HOT_STORE_METHODS = [
 
 /** A backend reached over the network, which can be away for a while and come back. */
 export interface BackendHealth {
-  /** True while the backend takes commands: a failed call while connected is a bug, not an outage. */
+  /** True while the backend takes commands. */
   readonly connected: boolean;
+  /**
+   * Whether a failed call means the backend is away (disconnected, or a command that timed out on a
+   * connection that hangs) rather than a bug, which must surface.
+   */
+  isOutage(error: unknown): boolean;
   /** Calls `listener` each time the backend is reachable again; returns the unsubscribe. */
   onReconnect(listener: () => void): () => void;
   /** One round trip: true when it answered. */
@@ -171,8 +176,11 @@ export interface BackendHealth {
 export interface Restorable {
   /** Stops counting this process's sockets under its old identity (counts kept while away are void). */
   renewProcess(): Promise<void>;
-  /** Writes states learned elsewhere, keeping whichever side saw each user more recently. */
-  restore(states: ReadonlyMap<UserId, UserState>): Promise<void>;
+  /**
+   * Writes states learned elsewhere: the later version wins, times only move forward. Returns the users whose
+   * state was written: changes made during the outage, which other processes have not heard of.
+   */
+  restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]>;
 }
 
 // ---- fan-out ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { Bus, HotStore, PresenceDurable } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Reads } from './reads.js';
-import type { RuleConfig } from './rules.js';
+import type { RuleConfig, UserState } from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -55,11 +55,14 @@ export class PresenceService {
   private readonly reads: Reads;
   private readonly graph: Graph;
   private readonly persistence: Persistence;
+  private readonly fanOut: FanOut;
+  private readonly durable: PresenceDurable;
 
   constructor(options: PresenceServiceOptions) {
     const { store, durable, bus, clock, resolutionMs } = options;
     this.rules = store.rules;
     this.clock = clock;
+    this.durable = durable;
     const onError = (error: unknown, context: string) => this.events.emit('failed', error, context);
     this.writer = new PresenceWriter(
       {
@@ -78,14 +81,14 @@ export class PresenceService {
       cacheTtlMs: options.cacheTtlMs,
       onInvalidated: (users, conversations) => this.events.emit('graphInvalidated', users, conversations),
     });
-    const fanOut = new FanOut({
+    const fanOut = (this.fanOut = new FanOut({
       bus,
       visibility: this.visibility,
       writer: this.writer,
       onTransition: (transition) => this.events.emit('transition', transition),
       onTyping: (message) => this.events.emit('typing', message),
       onError,
-    });
+    }));
     this.typing = new Typing({
       store,
       visibility: this.visibility,
@@ -164,6 +167,36 @@ export class PresenceService {
   /** Connects every socket held here again, after the hot store lost track of them. */
   reconnectHeld(): Promise<void> {
     return this.liveness.reconnectHeld();
+  }
+
+  /**
+   * Seeds a stand-in hot store (an outage of the shared one begins) with the users this process holds sockets
+   * for, as the durable record last knew them, so reads here keep showing them as they are.
+   */
+  async seedHeld(standIn: HotStore): Promise<void> {
+    const held = this.liveness.heldSockets();
+    if (held.length === 0) return;
+    const records = await this.durable.getPresences(held.map((h) => h.userId));
+    const now = this.clock();
+    const states = new Map<UserId, UserState>();
+    for (const { userId, sockets } of held) {
+      const record = records.get(userId);
+      states.set(userId, {
+        status: record && record.status !== 'offline' ? record.status : 'online',
+        lastSeen: record?.lastSeen ?? now,
+        lastHeartbeat: record?.lastHeartbeat ?? null,
+        connections: sockets,
+        lastSocket: now,
+        lastDisconnect: null,
+        v: record?.v ?? 0,
+      });
+    }
+    await standIn.fill(states);
+  }
+
+  /** Announces changes made during an outage, which other processes missed, once the shared store has them. */
+  announceRestored(changed: ReadonlyMap<UserId, UserState>): void {
+    for (const [userId, state] of changed) this.fanOut.restored(userId, state);
   }
 
   /** Expires users and typing whose local deadline has passed (the fast path). */

@@ -76,19 +76,31 @@ export class Session {
     this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
     this.connected = options.service.connect(options.userId);
     this.connected
-      .then(() => options.service.snapshot(options.userId))
-      .then((users) => {
-        if (this.muted) return;
-        const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
-        options.socket.send(JSON.stringify(snapshot));
-        const queued = this.pending ?? [];
-        this.pending = null;
-        for (const payload of queued) this.send(payload);
-      })
+      .then(() => this.sendSnapshot())
       .catch((error) => {
         options.onError?.(error, 'connection setup');
         options.socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
       });
+  }
+
+  /**
+   * Sends a fresh snapshot, with the events that arrive meanwhile queued behind it: after the bus lost
+   * broadcasts, the client re-syncs from it as it does after a reconnect.
+   */
+  resync(): void {
+    if (this.muted || this.pending !== null) return;
+    this.pending = [];
+    this.sendSnapshot().catch((error) => this.options.onError?.(error, 'resync'));
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    const users = await this.options.service.snapshot(this.options.userId);
+    if (this.muted) return;
+    const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
+    this.options.socket.send(JSON.stringify(snapshot));
+    const queued = this.pending ?? [];
+    this.pending = null;
+    for (const payload of queued) this.send(payload);
   }
 
   get userId(): UserId {

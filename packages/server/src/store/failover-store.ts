@@ -1,37 +1,54 @@
 import { type BackendHealth, HOT_STORE_METHODS, type HotStore, type Restorable } from '../core/ports.js';
+import type { UserState } from '../core/rules.js';
+import type { UserId } from '../core/types.js';
 import type { Logger } from '../logger.js';
 
 /** Users per page when the stand-in's state is handed back. */
 const RESTORE_PAGE = 1_000;
+/** How often a degraded process asks whether the primary answers again (also the restore retry). */
+const PROBE_MS = 1_000;
+
+/** The local store that answers while the primary is away. */
+export interface StandIn extends HotStore {
+  /** Every user it knows, offline ones too, a page at a time. */
+  scanAll(cursor: string, count: number): Promise<{ cursor: string; states: Map<UserId, UserState> }>;
+  clear(): void;
+}
 
 export interface FailoverOptions {
   logger: Logger;
   clock: () => number;
   /** Told each time degraded mode starts (true) or ends (false). */
   onChange?: (degraded: boolean) => void;
+  probeMs?: number;
 }
 
 type Forwarded = Pick<HotStore, (typeof HOT_STORE_METHODS)[number]>;
 
 /**
  * Degraded mode, for any hot-state backend that can be away: while the primary answers, every call goes to
- * it. When a call fails while the primary reports itself disconnected, calls go to a stand-in (the memory
- * store) instead: heartbeats and transitions keep working on this process (transitions are still written
- * through to PostgreSQL, and reads of users this process does not know fall through to PostgreSQL). When the
- * primary is reachable again, the stand-in's state is written into it and calls go back to it. A failure while
- * the primary reports itself connected is a bug, not an outage, and surfaces.
+ * it. When a call fails and the primary calls it an outage (disconnected, or a command that timed out on a
+ * connection that hangs), calls go to a stand-in (the memory store) instead, first seeded by the hooks (the
+ * sockets this process holds), so heartbeats, sockets and transitions keep working on this process. While
+ * degraded it asks the primary every second; once it answers, everything the stand-in learned is written back
+ * (the later version wins), the hooks announce the changes other processes missed, and calls go back to the
+ * primary. A restore that fails is tried again at the next probe.
  */
 export class FailoverStore {
   /** The store the service uses: every call routed to the primary or the stand-in. */
   readonly store: HotStore;
   private degradedSince: number | null = null;
+  /** Set while the degraded hooks seed the stand-in: calls wait for it. */
+  private entering: Promise<void> | null = null;
   private restoring: Promise<void> | null = null;
-  private readonly restoreHooks: Array<() => Promise<void>> = [];
+  private probe: NodeJS.Timeout | null = null;
+  private readonly degradedHooks: Array<(standIn: HotStore) => Promise<void>> = [];
+  private readonly restoreHooks: Array<(changed: ReadonlyMap<UserId, UserState>) => Promise<void>> = [];
   private readonly stopWatching: () => void;
 
   constructor(
     private readonly primary: HotStore & BackendHealth & Restorable,
-    private readonly fallback: HotStore & { clear(): void },
+    private readonly standIn: StandIn,
     private readonly options: FailoverOptions,
   ) {
     const forwarded = Object.fromEntries(
@@ -59,8 +76,16 @@ export class FailoverStore {
     return this.degradedSince !== null;
   }
 
-  /** Runs `hook` once the primary holds the restored state, before degraded mode ends (e.g. reconnect sockets). */
-  onRestore(hook: () => Promise<void>): void {
+  /** Runs `hook` on the stand-in as degraded mode starts, before it answers any call (seed what is known). */
+  onDegraded(hook: (standIn: HotStore) => Promise<void>): void {
+    this.degradedHooks.push(hook);
+  }
+
+  /**
+   * Runs `hook` once the primary holds the restored state, before degraded mode ends, with the users whose
+   * state changed during the outage (announce them; count held sockets again).
+   */
+  onRestore(hook: (changed: ReadonlyMap<UserId, UserState>) => Promise<void>): void {
     this.restoreHooks.push(hook);
   }
 
@@ -69,11 +94,12 @@ export class FailoverStore {
       try {
         return await call(this.primary);
       } catch (error) {
-        if (this.primary.connected) throw error;
+        if (!this.primary.isOutage(error)) throw error;
         this.enterDegraded(error);
       }
     }
-    return call(this.fallback);
+    if (this.entering) await this.entering;
+    return call(this.standIn);
   }
 
   private enterDegraded(error: unknown): void {
@@ -84,6 +110,21 @@ export class FailoverStore {
       'hot store unreachable: entering degraded mode (local state, PostgreSQL)',
     );
     this.options.onChange?.(true);
+    this.entering = (async () => {
+      for (const hook of this.degradedHooks) {
+        await hook(this.standIn).catch((err) =>
+          this.options.logger.warn({ err }, 'seeding the stand-in for degraded mode failed'),
+        );
+      }
+    })().finally(() => {
+      this.entering = null;
+    });
+    this.probe = setInterval(() => {
+      void this.primary.ping().then((up) => {
+        if (up) void this.restore();
+      });
+    }, this.options.probeMs ?? PROBE_MS);
+    this.probe.unref();
   }
 
   /** Writes what this process learned while degraded into the primary, then routes calls to it again. */
@@ -91,23 +132,33 @@ export class FailoverStore {
     this.restoring ??= (async () => {
       const { logger, clock } = this.options;
       try {
+        if (this.entering) await this.entering;
         await this.primary.renewProcess();
+        const changed = new Map<UserId, UserState>();
         let cursor = '0';
-        let restored = 0;
         do {
-          const page = await this.fallback.scanOnline(cursor, RESTORE_PAGE);
+          const page = await this.standIn.scanAll(cursor, RESTORE_PAGE);
           cursor = page.cursor;
-          await this.primary.restore(page.states);
-          restored += page.states.size;
+          for (const userId of await this.primary.restore(page.states)) {
+            changed.set(userId, page.states.get(userId) as UserState);
+          }
         } while (cursor !== '0');
         const since = this.degradedSince ?? clock();
         this.degradedSince = null;
-        this.fallback.clear();
-        for (const hook of this.restoreHooks) await hook();
-        logger.info({ restored, degradedMs: clock() - since }, 'hot store is back: left degraded mode');
+        if (this.probe) clearInterval(this.probe);
+        this.probe = null;
+        this.standIn.clear();
+        for (const hook of this.restoreHooks) await hook(changed);
+        logger.info(
+          { changed: changed.size, degradedMs: clock() - since },
+          'hot store is back: left degraded mode',
+        );
         this.options.onChange?.(false);
       } catch (error) {
-        logger.warn({ err: error }, 'hot store came back but restoring state failed; staying degraded');
+        logger.warn(
+          { err: error },
+          'hot store came back but restoring state failed; staying degraded, retrying',
+        );
       } finally {
         this.restoring = null;
       }
@@ -117,5 +168,6 @@ export class FailoverStore {
 
   close(): void {
     this.stopWatching();
+    if (this.probe) clearInterval(this.probe);
   }
 }

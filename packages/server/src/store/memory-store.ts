@@ -141,6 +141,16 @@ export class MemoryStore implements HotStore {
     return { cursor: next, states };
   }
 
+  /** Every user this store knows, offline ones too, a page at a time (what a stand-in hands back). */
+  async scanAll(cursor: string, count: number) {
+    const ids = [...this.users.keys()];
+    const start = Number(cursor) || 0;
+    const states = new Map<UserId, UserState>();
+    for (const userId of ids.slice(start, start + count)) states.set(userId, this.state(userId));
+    const next = start + count >= ids.length ? '0' : String(start + count);
+    return { cursor: next, states };
+  }
+
   async countOnline(): Promise<number> {
     return this.online.size;
   }

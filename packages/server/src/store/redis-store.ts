@@ -138,7 +138,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.states.countOnline();
   }
 
-  restore(states: ReadonlyMap<UserId, UserState>): Promise<void> {
+  restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
     return this.states.restore(states);
   }
 
@@ -186,6 +186,10 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
 
   get connected(): boolean {
     return this.redis.status === 'ready';
+  }
+
+  isOutage(error: unknown): boolean {
+    return !this.connected || (error instanceof Error && /timed out/i.test(error.message));
   }
 
   onReconnect(listener: () => void): () => void {

@@ -105,11 +105,22 @@ export class OwnRedis {
     });
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, like a hung host. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     if (child === null || child.exitCode !== null || child.signalCode !== null) return;
     this.process = null;
     const exited = once(child, 'exit');
+    child.kill('SIGCONT');
     child.kill('SIGKILL');
     await exited;
   }

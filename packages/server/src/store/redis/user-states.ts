@@ -6,6 +6,9 @@ import type { RedisKeys } from './keys.js';
 import { optionalNumber as num, pipeline } from './replies.js';
 import { queueScript } from './scripts.js';
 
+/** The restore script's answer when it wrote a state (not only moved times). */
+const STATE_WRITTEN = 2;
+
 /** Whole user states read from and written to the user hashes, outside any liveness decision. */
 export class RedisUserStates {
   constructor(
@@ -56,12 +59,13 @@ export class RedisUserStates {
   }
 
   /**
-   * Writes state learned elsewhere (degraded mode's local store), keeping whichever side saw the user more
-   * recently. Socket counts are not restored: the caller connects its held sockets again.
+   * Writes state learned elsewhere (degraded mode's local store): the later version wins, times only move
+   * forward. Socket counts are not restored: the caller connects its held sockets again. Returns the users
+   * whose state was written (their changes are news to every other process).
    */
-  async restore(states: ReadonlyMap<UserId, UserState>): Promise<void> {
-    if (states.size === 0) return;
-    await pipeline(this.redis, (pipe) => {
+  async restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
+    if (states.size === 0) return [];
+    const replies = await pipeline(this.redis, (pipe) => {
       for (const [userId, s] of states) {
         queueScript(
           pipe,
@@ -81,6 +85,8 @@ export class RedisUserStates {
         );
       }
     });
+    const ids = [...states.keys()];
+    return ids.filter((_, i) => replies[i] === STATE_WRITTEN);
   }
 }
 

@@ -133,6 +133,16 @@ export class WsGateway {
     });
   }
 
+  /** Sends every connection a fresh snapshot, a slice per turn of the event loop. */
+  resync(): void {
+    const all = [...this.connections];
+    const slice = (start: number) => {
+      for (const { session } of all.slice(start, start + PING_SLICE)) session.resync();
+      if (start + PING_SLICE < all.length) setImmediate(() => slice(start + PING_SLICE));
+    };
+    slice(0);
+  }
+
   /** Pings every connection, a slice per turn of the event loop, so ten thousand sockets never stall it. */
   private pingAll(): void {
     const all = [...this.connections];
