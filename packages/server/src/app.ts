@@ -133,9 +133,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger.warn({ err, context }, 'presence background work failed'),
     );
     backend.onDegraded((standIn) => service.seedHeld(standIn));
-    backend.onRestore(async (changed) => {
+    backend.onRestore(async (restored) => {
       await service.reconnectHeld();
-      service.announceRestored(changed);
+      service.announceRestored(restored);
     });
     lifecycle.defer('service', () => service.shutdown());
 

@@ -152,6 +152,21 @@ describe.skipIf(!available)('degraded mode keeps presence right', () => {
     });
   }
 
+  it('ends typing started during the outage when Redis returns, rather than leave it stuck', async () => {
+    await a.service.setConversation(500, [50, 51]);
+    const typist = await connect(a, 50);
+    const partner = await connect(a, 51);
+    await redis.stop();
+    await api(a, 'POST', '/api/presence/heartbeat/', { token: await a.mintToken(52) });
+    expect(await degraded(a)).toBe(true);
+    typist.send({ type: 'presence.typing.start', conversation_id: 500 });
+    await partner.next('presence.typing', (m) => m.user_id === 50 && m.is_typing);
+    await redis.start();
+    await expect.poll(() => degraded(a), { timeout: 10_000, interval: 100 }).toBe(false);
+    // Redis never heard of this typing, so no expiry can end it there: the return itself must.
+    await partner.next('presence.typing', (m) => m.user_id === 50 && !m.is_typing, 5_000);
+  });
+
   it('enters degraded mode within seconds when Redis hangs instead of failing, and recovers', async () => {
     redis.freeze();
     try {

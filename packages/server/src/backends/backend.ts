@@ -1,6 +1,4 @@
-import type { Bus, HotStore } from '../core/ports.js';
-import type { UserState } from '../core/rules.js';
-import type { UserId } from '../core/types.js';
+import type { Bus, HotStore, Restored } from '../core/ports.js';
 
 /** What the composition root gets from a backend factory: hot state, the bus, their health, and the way out. */
 export interface Backend {
@@ -14,7 +12,7 @@ export interface Backend {
    * Runs `hook` after an outage, once the shared state is restored, with the users whose state changed during
    * it (count the held sockets again; announce what other processes missed).
    */
-  onRestore(hook: (changed: ReadonlyMap<UserId, UserState>) => Promise<void>): void;
+  onRestore(hook: (restored: Restored) => Promise<void>): void;
   /** Told when this process's bus may have missed broadcasts (its subscription was lost and is back). */
   onBusGap(listener: () => void): void;
   /** Told when degraded mode starts (true) or ends (false). */

@@ -29,6 +29,14 @@ export interface ExpireOutcome {
   stoppedTyping: ConversationId[];
 }
 
+/** What a stand-in learned during an outage of the shared store and hands back when it returns. */
+export interface Restored {
+  /** Users whose state the shared store took: changes other processes missed. */
+  changed: ReadonlyMap<UserId, UserState>;
+  /** Typing the shared store never heard of: it ends now, or nobody would ever end it. */
+  typing: readonly TypingEntry[];
+}
+
 /** How many open WebSockets this process holds for a user. */
 export interface HeldSockets {
   userId: UserId;

@@ -4,7 +4,7 @@ import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, Liveness } from './liveness.js';
 import { Persistence } from './persistence.js';
-import type { Bus, HotStore, PresenceDurable } from './ports.js';
+import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Reads } from './reads.js';
@@ -195,8 +195,9 @@ export class PresenceService {
   }
 
   /** Announces changes made during an outage, which other processes missed, once the shared store has them. */
-  announceRestored(changed: ReadonlyMap<UserId, UserState>): void {
+  announceRestored({ changed, typing }: Restored): void {
     for (const [userId, state] of changed) this.fanOut.restored(userId, state);
+    for (const { userId, conversationId } of typing) this.typing.ended(userId, [conversationId]);
   }
 
   /** Expires users and typing whose local deadline has passed (the fast path). */

@@ -1,4 +1,10 @@
-import { type BackendHealth, HOT_STORE_METHODS, type HotStore, type Restorable } from '../core/ports.js';
+import {
+  type BackendHealth,
+  HOT_STORE_METHODS,
+  type HotStore,
+  type Restorable,
+  type Restored,
+} from '../core/ports.js';
 import type { UserState } from '../core/rules.js';
 import type { UserId } from '../core/types.js';
 import type { Logger } from '../logger.js';
@@ -43,7 +49,7 @@ export class FailoverStore {
   private restoring: Promise<void> | null = null;
   private probe: NodeJS.Timeout | null = null;
   private readonly degradedHooks: Array<(standIn: HotStore) => Promise<void>> = [];
-  private readonly restoreHooks: Array<(changed: ReadonlyMap<UserId, UserState>) => Promise<void>> = [];
+  private readonly restoreHooks: Array<(restored: Restored) => Promise<void>> = [];
   private readonly stopWatching: () => void;
 
   constructor(
@@ -85,7 +91,7 @@ export class FailoverStore {
    * Runs `hook` once the primary holds the restored state, before degraded mode ends, with the users whose
    * state changed during the outage (announce them; count held sockets again).
    */
-  onRestore(hook: (changed: ReadonlyMap<UserId, UserState>) => Promise<void>): void {
+  onRestore(hook: (restored: Restored) => Promise<void>): void {
     this.restoreHooks.push(hook);
   }
 
@@ -143,12 +149,13 @@ export class FailoverStore {
             changed.set(userId, page.states.get(userId) as UserState);
           }
         } while (cursor !== '0');
+        const typing = await this.standIn.dueTyping(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
         const since = this.degradedSince ?? clock();
         this.degradedSince = null;
         if (this.probe) clearInterval(this.probe);
         this.probe = null;
         this.standIn.clear();
-        for (const hook of this.restoreHooks) await hook(changed);
+        for (const hook of this.restoreHooks) await hook({ changed, typing });
         logger.info(
           { changed: changed.size, degradedMs: clock() - since },
           'hot store is back: left degraded mode',
