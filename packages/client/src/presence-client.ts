@@ -129,7 +129,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   }
 
   /**
-   * The presence of one visible user (or oneself, after the first own transition).
+   * The presence of one visible user, or of oneself (from the snapshot's `self`).
    *
    * @example
    * const bob = client.get(42); // { user_id: 42, status: 'away', last_seen: '2025-11-27T12:00:00.000Z' }
@@ -296,7 +296,9 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     switch (message.type) {
       case 'presence.snapshot': {
         this.#socket.resetBackoff();
-        for (const change of this.#store.applySnapshot(message.users)) this.emit('status', change);
+        // One's own presence comes apart from the visible users; the store keeps both.
+        const users = message.self ? [...message.users, message.self] : message.users;
+        for (const change of this.#store.applySnapshot(users)) this.emit('status', change);
         this.#setState('open');
         this.#heartbeat?.setPeriodic(false);
         this.emit('snapshot', this.#store.list());

@@ -5,6 +5,13 @@ import { isId, isStatus, type PresenceStatus, type UserPresence } from './presen
 export interface SnapshotMessage {
   type: 'presence.snapshot';
   users: UserPresence[];
+  /** One's own presence as others see it, so a page shows the truth about itself. */
+  self?: SelfPresence;
+}
+
+/** One's own presence in the snapshot; `invisible` says whether others see it as offline. */
+export interface SelfPresence extends UserPresence {
+  invisible: boolean;
 }
 
 /** Server to client: a transition of a visible user or of oneself. */
@@ -128,7 +135,14 @@ export function parseServerMessage(text: string): ServerMessage | null {
   switch (frame.type) {
     case 'presence.snapshot': {
       if (!Array.isArray(frame.users)) return null;
-      return { type: 'presence.snapshot', users: frame.users.filter(isPresence).map(presenceOf) };
+      const users = frame.users.filter(isPresence).map(presenceOf);
+      const self = frame.self as Record<string, unknown> | undefined;
+      if (!isPresence(self)) return { type: 'presence.snapshot', users };
+      return {
+        type: 'presence.snapshot',
+        users,
+        self: { ...presenceOf(self), invisible: (self as { invisible?: unknown }).invisible === true },
+      };
     }
     case 'presence.status':
       return isPresence(frame) ? { type: 'presence.status', ...presenceOf(frame) } : null;

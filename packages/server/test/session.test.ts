@@ -49,6 +49,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
       calls.push(`activity ${userId}`);
     },
     snapshot: () => snapshot.promise,
+    self: async (userId) => ({ user_id: userId, status: 'online', last_seen: null, v: 1, invisible: false }),
     setStatus: async (userId, status) => {
       calls.push(`status ${userId} ${status}`);
     },

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PresenceStatus, UserPresence } from '@presence/protocol';
+import type { PresenceStatus, SelfPresence, UserPresence } from '@presence/protocol';
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, Liveness } from './liveness.js';
@@ -250,6 +250,12 @@ export class PresenceService {
 
   snapshot(userId: UserId): Promise<UserPresence[]> {
     return this.reads.snapshot(userId);
+  }
+
+  /** One's own presence as others see it (the snapshot's `self`). */
+  async self(userId: UserId): Promise<SelfPresence> {
+    const presence = (await this.reads.presences([userId])).get(userId) as UserPresence;
+    return { ...presence, invisible: false };
   }
 
   // ---- typing ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 export interface SessionOptions {
   service: Pick<
     PresenceService,
-    'connect' | 'disconnect' | 'activity' | 'snapshot' | 'setStatus' | 'startTyping' | 'stopTyping'
+    'connect' | 'disconnect' | 'activity' | 'snapshot' | 'self' | 'setStatus' | 'startTyping' | 'stopTyping'
   >;
   bus: Bus;
   socket: SocketLike;
@@ -94,9 +94,10 @@ export class Session {
   }
 
   private async sendSnapshot(): Promise<void> {
-    const users = await this.options.service.snapshot(this.options.userId);
+    const { service, userId } = this.options;
+    const [users, self] = await Promise.all([service.snapshot(userId), service.self(userId)]);
     if (this.muted) return;
-    const snapshot: SnapshotMessage = { type: 'presence.snapshot', users };
+    const snapshot: SnapshotMessage = { type: 'presence.snapshot', users, self };
     this.options.socket.send(JSON.stringify(snapshot));
     const queued = this.pending ?? [];
     this.pending = null;
