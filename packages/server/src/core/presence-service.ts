@@ -81,14 +81,15 @@ export class PresenceService {
       cacheTtlMs: options.cacheTtlMs,
       onInvalidated: (users, conversations) => this.events.emit('graphInvalidated', users, conversations),
     });
-    const fanOut = (this.fanOut = new FanOut({
+    const fanOut = new FanOut({
       bus,
       visibility: this.visibility,
       writer: this.writer,
       onTransition: (transition) => this.events.emit('transition', transition),
       onTyping: (message) => this.events.emit('typing', message),
       onError,
-    }));
+    });
+    this.fanOut = fanOut;
     this.typing = new Typing({
       store,
       visibility: this.visibility,
