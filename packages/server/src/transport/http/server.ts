@@ -12,6 +12,7 @@ import { registerAdminRoutes } from './routes-admin.js';
 import { registerDemoRoutes } from './routes-demo.js';
 import { registerDocsRoutes } from './routes-docs.js';
 import { registerGraphRoutes } from './routes-graph.js';
+import { registerGraphBulkRoutes } from './routes-graph-bulk.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 
@@ -76,6 +77,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   registerAdminRoutes(app, deps);
   registerPresenceRoutes(app, deps);
   registerGraphRoutes(app, deps);
+  registerGraphBulkRoutes(app, deps);
   if (deps.demo) registerDemoRoutes(app, deps.demo);
   return app;
 }
