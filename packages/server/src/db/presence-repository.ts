@@ -21,6 +21,25 @@ function toRecord(row: Row): PresenceRecord {
   };
 }
 
+export interface PresenceRepositoryOptions {
+  /** Enqueue a webhook event with every presence change written (webhooks on). */
+  outbox?: boolean;
+  /** Told how many events a write just enqueued, so a dispatcher here need not wait for its next poll. */
+  onEnqueued?: (count: number) => void;
+}
+
+/** A webhook event waiting in the outbox. */
+export interface OutboxEvent {
+  /** Enqueue order. */
+  seq: number;
+  userId: UserId;
+  status: PresenceStatus;
+  lastSeen: number | null;
+  v: number;
+  /** When the change was stored, epoch ms. */
+  at: number;
+}
+
 /**
  * The durable side of presence and the social graph, over Drizzle. Every method is one statement (or one
  * transaction) whatever the number of users: lists travel as array parameters, never as N queries.
@@ -31,7 +50,10 @@ function toRecord(row: Row): PresenceRecord {
  * await repo.subscribers(1); // [2]
  */
 export class PresenceRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly options: PresenceRepositoryOptions = {},
+  ) {}
 
   /** Creates the users that do not exist yet (a valid token is enough to exist). */
   async ensureUsers(ids: readonly UserId[]): Promise<void> {
@@ -202,14 +224,18 @@ export class PresenceRepository {
    * Writes many presences in one statement (creating users it has not seen). A write of an older version than
    * the stored one is ignored, so a bulk sync that read Redis a moment before a transition cannot undo it; at
    * the same version only last_seen and the last heartbeat move, and neither ever moves back.
+   *
+   * With the outbox on, each row whose version the statement raised enqueues its webhook event in the same
+   * statement: a change is never stored without its event. Only a raised version counts, so a write that only
+   * moves times (the bulk sync, a shutdown persisting what it holds) enqueues nothing, and each version
+   * enqueues once whichever path stores it first.
    */
   async upsertPresences(records: readonly PresenceRecord[]): Promise<void> {
     if (records.length === 0) return;
     const ids = bigintArray(records.map((r) => r.userId));
     // Users seen for the first time are created in the same statement (their rows are checked against the
     // foreign key at its end), so the heartbeat path never waits on a separate insert.
-    await this.db.execute(sql`
-      with new_users as (insert into users (id) select unnest(${ids}) on conflict (id) do nothing)
+    const upsert = sql`
       insert into user_presence (user_id, status, last_seen, last_heartbeat, v)
       select * from unnest(
         ${ids},
@@ -225,7 +251,65 @@ export class PresenceRepository {
       where excluded.v > user_presence.v
         or (excluded.v = user_presence.v and (user_presence.last_seen is null
           or excluded.last_seen > user_presence.last_seen
-          or excluded.last_heartbeat > user_presence.last_heartbeat))`);
+          or excluded.last_heartbeat > user_presence.last_heartbeat))`;
+    const newUsers = sql`new_users as (insert into users (id) select unnest(${ids}) on conflict (id) do nothing)`;
+    if (!this.options.outbox) {
+      await this.db.execute(sql`with ${newUsers} ${upsert}`);
+      return;
+    }
+    // Every sub-statement sees the rows as they were before it, so `before` holds the versions replaced.
+    const enqueued = await rows(
+      this.db,
+      sql`
+      with ${newUsers},
+      before as (select user_id, v from user_presence where user_id = any(${ids})),
+      written as (${upsert} returning user_id, status, last_seen, v)
+      insert into presence_outbox (user_id, status, last_seen, v)
+      select w.user_id, w.status, w.last_seen, w.v from written w left join before b on b.user_id = w.user_id
+      where b.v is null or w.v > b.v
+      order by w.user_id, w.v
+      on conflict (user_id, v) do nothing
+      returning id`,
+    );
+    if (enqueued.length > 0) this.options.onEnqueued?.(enqueued.length);
+  }
+
+  // ---- webhook outbox ---------------------------------------------------------------------------------------
+
+  /** The oldest queued events, in enqueue order (per user, `v` order). */
+  async peekOutbox(limit: number): Promise<OutboxEvent[]> {
+    const result = await rows(
+      this.db,
+      sql`select id, user_id, status, last_seen, v, created_at from presence_outbox order by id limit ${limit}`,
+    );
+    return result.map((row) => ({
+      seq: toId(row.id),
+      userId: toId(row.user_id),
+      status: row.status as PresenceStatus,
+      lastSeen: toMs(row.last_seen),
+      v: Number(row.v),
+      at: toMs(row.created_at) ?? 0,
+    }));
+  }
+
+  /** Removes delivered events. */
+  async deleteOutbox(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.execute(sql`delete from presence_outbox where id = any(${bigintArray(seqs)})`);
+  }
+
+  /** Removes events enqueued before `cutoff` (epoch ms); returns how many. */
+  async dropOutboxBefore(cutoff: number): Promise<number> {
+    const dropped = await rows(
+      this.db,
+      sql`delete from presence_outbox where created_at < ${new Date(cutoff).toISOString()}::timestamptz returning id`,
+    );
+    return dropped.length;
+  }
+
+  async outboxDepth(): Promise<number> {
+    const [row] = await rows(this.db, sql`select count(*) as depth from presence_outbox`);
+    return Number(row?.depth ?? 0);
   }
 
   /** Marks every user offline, keeping last_seen: for a process that owns all hot state and just started. */

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const id = (name: string) => bigint(name, { mode: 'number' });
 
@@ -61,4 +71,25 @@ export const userPresence = pgTable(
     check('user_presence_status_check', sql`${t.status} in ('online', 'away', 'offline')`),
     index('user_presence_user_last_seen_idx').on(t.userId, t.lastSeen),
   ],
+);
+
+/**
+ * Webhook events waiting for a 2xx from the receiver, written in the same statement as the presence change
+ * they announce, so a change is never stored without its event (nor an event without its change).
+ */
+export const presenceOutbox = pgTable(
+  'presence_outbox',
+  {
+    /** Enqueue order, which per user is `v` order: a user's rows are written under that user's row lock. */
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: id('user_id').notNull(),
+    status: text('status').notNull(),
+    lastSeen: timestamp('last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
+    v: bigint('v', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })
+      .notNull()
+      .defaultNow(),
+  },
+  // One event per version: two writers racing with the same version enqueue it once.
+  (t) => [uniqueIndex('presence_outbox_user_v_idx').on(t.userId, t.v)],
 );
