@@ -84,6 +84,7 @@ describe('WebSocket gateway (contract section 8)', () => {
       user_id: 2,
       status: 'online',
       last_seen: expect.any(String),
+      v: expect.any(Number),
     });
   });
 
