@@ -17,7 +17,7 @@ export function tokenKey(secret: string, rules: ClaimRules = {}): TokenKey {
  * against), and the key's `iss` and `aud` when it has them.
  *
  * @example
- * const token = await signUserToken(tokenKey(process.env.AUTH_SECRET!), 42, 3600);
+ * const token = await signUserToken(tokenKey('a-secret-of-16-characters-or-more'), 42, 3600);
  */
 export async function signUserToken(key: TokenKey, userId: number, ttlSeconds: number): Promise<string> {
   const jwt = new SignJWT({})
