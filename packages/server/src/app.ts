@@ -22,6 +22,8 @@ import { DEMO_STATIC_DIR } from './paths.js';
 import { createHttpServer } from './transport/http/server.js';
 import { UdpHeartbeatServer } from './transport/udp/heartbeat-server.js';
 import { WsGateway } from './transport/ws/gateway.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { OutboxSignal } from './webhooks/queue.js';
 
 export interface ServerOptions extends Partial<Config> {
   logger?: Logger;
@@ -108,7 +110,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const database = await openDatabase(config);
     lifecycle.defer('database', () => database.close());
     await database.migrate();
-    const repo = new PresenceRepository(database.db);
+    const outboxSignal = new OutboxSignal();
+    const repo = new PresenceRepository(database.db, {
+      outbox: config.webhookUrl !== undefined,
+      onEnqueued: () => outboxSignal.notify(),
+    });
 
     const backend: Backend = await openBackend(config, time, processId, clock, logger);
     lifecycle.defer('backend', () => backend.close());
@@ -207,6 +213,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     scheduler.leased('sync', config.syncIntervalMs, () => service.syncToDatabase());
     scheduler.leased('cleanup', config.cleanupIntervalMs, () => service.cleanup());
     lifecycle.defer('scheduler', () => scheduler.stop());
+    if (config.webhookUrl !== undefined && config.webhookSecret !== undefined) {
+      const dispatcher = new WebhookDispatcher({
+        url: config.webhookUrl,
+        secret: config.webhookSecret,
+        timeoutMs: config.webhookTimeoutMs,
+        retryMs: config.webhookRetryMs,
+        retryMaxMs: config.webhookRetryMaxMs,
+        maxAgeMs: config.webhookMaxAgeMs,
+        outbox: repo,
+        leases: backend.store,
+        holder: processId,
+        signal: outboxSignal,
+        logger,
+        onResult: (result, count) => metrics.webhookEvents.inc({ result }, count),
+        onDepth: (depth) => metrics.webhookQueueDepth.set(depth),
+      });
+      dispatcher.start();
+      lifecycle.defer('webhooks', () => dispatcher.stop());
+    }
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     let closing: Promise<void> | null = null;

@@ -29,6 +29,18 @@ export interface Config {
   syncIntervalMs: number;
   cleanupIntervalMs: number;
   logLevel: LogLevel;
+  /** Where presence changes are POSTed; unset: no webhooks (and no outbox). */
+  webhookUrl: string | undefined;
+  /** Signs every delivery (HMAC-SHA256); required with a webhook URL. */
+  webhookSecret: string | undefined;
+  /** A delivery unanswered this long failed and is retried. */
+  webhookTimeoutMs: number;
+  /** Back-off before the first retry of a failed delivery; it doubles with each further failure. */
+  webhookRetryMs: number;
+  /** The longest back-off between two retries. */
+  webhookRetryMaxMs: number;
+  /** How long deliveries are retried before the events that waited that long are dropped. */
+  webhookMaxAgeMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -133,6 +145,12 @@ export function loadConfig(env: Env = process.env): Config {
     syncIntervalMs: integer(env, 'SYNC_INTERVAL_MS', 300_000, 1),
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
     logLevel: level as LogLevel,
+    webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
+    webhookSecret: optional(env, 'WEBHOOK_SECRET'),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 1),
+    webhookRetryMs: integer(env, 'WEBHOOK_RETRY_MS', 5_000, 1),
+    webhookRetryMaxMs: integer(env, 'WEBHOOK_RETRY_MAX_MS', 300_000, 1),
+    webhookMaxAgeMs: integer(env, 'WEBHOOK_MAX_AGE_MS', 3_600_000, 1),
   };
   return validateConfig(config);
 }
@@ -173,8 +191,26 @@ export function validateConfig(config: Config): Config {
   if (config.serviceKey !== undefined && config.serviceKey.length < 16) {
     throw new ConfigError('SERVICE_KEY', 'expected at least 16 characters');
   }
+  validateWebhooks(config);
   timings(config);
   return config;
+}
+
+function validateWebhooks(config: Config): void {
+  if (config.webhookUrl === undefined) return;
+  if (config.webhookSecret === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', 'required with WEBHOOK_URL: the key that signs every delivery');
+  }
+  if (config.webhookSecret.length < 16) {
+    throw new ConfigError('WEBHOOK_SECRET', 'expected at least 16 characters');
+  }
+  if (config.webhookRetryMaxMs < config.webhookRetryMs) {
+    throw new ConfigError(
+      'WEBHOOK_RETRY_MAX_MS',
+      `expected at least WEBHOOK_RETRY_MS (${config.webhookRetryMs}): the cap of a back-off that starts there`,
+      String(config.webhookRetryMaxMs),
+    );
+  }
 }
 
 /** The secrets of an AUTH_SECRET value, the signing one first (a secret cannot hold a comma). */

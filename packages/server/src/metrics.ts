@@ -49,6 +49,17 @@ export class Metrics {
     help: '1 while Redis is unreachable and the process runs on local state and PostgreSQL',
     registers: [this.registry],
   });
+  readonly webhookEvents = new Counter({
+    name: 'presence_webhook_events_total',
+    help: 'Webhook events by result: delivered (2xx), retried (in a failed delivery), failed (dropped after retrying)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookQueueDepth = new Gauge({
+    name: 'presence_webhook_queue_depth',
+    help: 'Webhook events waiting in the outbox (reported by the delivering process; 0 on the others)',
+    registers: [this.registry],
+  });
   readonly onlineUsers: Gauge;
 
   constructor(countOnline: () => Promise<number>) {
