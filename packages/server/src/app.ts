@@ -12,6 +12,7 @@ import type { RuleConfig } from './core/rules.js';
 import type { ServiceEvents } from './core/service-events.js';
 import { type Clock, systemClock } from './core/types.js';
 import { openDatabase } from './db/database.js';
+import { GraphBulk } from './db/graph-bulk.js';
 import { PresenceRepository } from './db/presence-repository.js';
 import { DEMO_CONVERSATIONS, DEMO_USERS, installDemoData } from './demo-data.js';
 import { Scheduler } from './jobs/scheduler.js';
@@ -157,6 +158,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       logger,
       serviceKey: config.serviceKey,
+      graphBulk: new GraphBulk(database.db),
       readiness: async () => {
         const [redis, databaseUp] = await Promise.all([backend.health(), database.ping()]);
         return { redis, database: databaseUp ? 'up' : 'down', degraded: backend.store.degraded };

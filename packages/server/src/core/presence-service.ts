@@ -293,6 +293,14 @@ export class PresenceService {
     return this.graph.deleteConversation(id);
   }
 
+  /**
+   * Graph rows written outside the service (the bulk import): bumps the versions of these users and
+   * conversations and drops their cached lists on every process, as the service's own graph writes do.
+   */
+  graphChanged(users: readonly UserId[], conversations: readonly ConversationId[] = []): Promise<void> {
+    return this.visibility.changed(users, conversations);
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------------------
 
   /** Bulk sync of hot state to PostgreSQL (last-seen times move on every heartbeat, written here only). */

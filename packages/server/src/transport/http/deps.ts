@@ -1,5 +1,6 @@
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { PresenceService } from '../../core/presence-service.js';
+import type { GraphBulk } from '../../db/graph-bulk.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -17,6 +18,8 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   serviceKey: string | undefined;
+  /** Bulk graph writes, for the backfill endpoint. */
+  graphBulk: GraphBulk;
   readiness: () => Promise<Readiness>;
   demo: { mintToken(userId: number): Promise<string>; users(): Promise<unknown>; staticDir: string } | null;
 }
