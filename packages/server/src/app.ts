@@ -83,7 +83,7 @@ function openBackend(config: Config, time: Timings, processId: string, clock: Cl
     processTtlMs: time.processTtlMs,
     clock,
     logger,
-    commandTimeoutMs: time.redisCommandTimeoutMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
   });
 }
 

@@ -28,6 +28,8 @@ export interface Config {
   presenceTtlS: number;
   syncIntervalMs: number;
   cleanupIntervalMs: number;
+  /** A Redis command unanswered this long fails, and a Redis that hangs puts the process in degraded mode. */
+  redisCommandTimeoutMs: number;
   logLevel: LogLevel;
   /** Where presence changes are POSTed; unset: no webhooks (and no outbox). */
   webhookUrl: string | undefined;
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceTtlS: integer(env, 'PRESENCE_TTL_S', 300, 1),
     syncIntervalMs: integer(env, 'SYNC_INTERVAL_MS', 300_000, 1),
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 50, 60_000),
     logLevel: level as LogLevel,
     webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
     webhookSecret: optional(env, 'WEBHOOK_SECRET'),
@@ -239,14 +242,11 @@ export interface Timings {
   cacheTtlMs: number;
   /** How long a graph version counter lives: longer than any cached list, so it never restarts under one. */
   graphVersionTtlMs: number;
-  /** A Redis command unanswered this long fails: a Redis that hangs puts the process in degraded mode. */
-  redisCommandTimeoutMs: number;
 }
 
 const TICK_MS = 25;
 const CACHE_TTL_MS = 300_000;
 const GRAPH_VERSION_TTL_MS = 3_600_000;
-const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 
 /** The derived timings of a configuration, with their invariants checked (a ConfigError names what to change). */
 export function timings(config: Config): Timings {
@@ -261,7 +261,6 @@ export function timings(config: Config): Timings {
     pingMs: Math.min(30_000, Math.max(1_000, Math.floor(presenceTimeoutMs / 2))),
     cacheTtlMs: CACHE_TTL_MS,
     graphVersionTtlMs: GRAPH_VERSION_TTL_MS,
-    redisCommandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
   };
   if (disconnectGraceMs >= presenceTimeoutMs) {
     throw new ConfigError(

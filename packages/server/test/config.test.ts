@@ -93,7 +93,6 @@ describe('configuration', () => {
       pingMs: 30_000,
       cacheTtlMs: 300_000,
       graphVersionTtlMs: 3_600_000,
-      redisCommandTimeoutMs: 2_000,
     });
     const fast = timings(
       loadConfig({
@@ -103,6 +102,12 @@ describe('configuration', () => {
       }),
     );
     expect(fast).toMatchObject({ refreshMs: 500, sweepMs: 375, processTtlMs: 1_000, pingMs: 1_000 });
+  });
+
+  it('takes a Redis command timeout within bounds', () => {
+    expect(loadConfig({}).redisCommandTimeoutMs).toBe(2_000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '500' }).redisCommandTimeoutMs).toBe(500);
+    expect(errorOf({ REDIS_COMMAND_TIMEOUT_MS: '10' }).variable).toBe('REDIS_COMMAND_TIMEOUT_MS');
   });
 
   it('requires AUTH_SECRET outside demo mode', () => {
