@@ -61,7 +61,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       const until = await redis.zscore(redisKeys(prefix).processes, 'dying');
       return until === null || Number(until) < Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
     };
-    await expect.poll(runOut, { timeout: 2_000 }).toBe(true);
+    await expect.poll(runOut, { timeout: 10_000 }).toBe(true);
     // The socket never closed: it counts from its last sign of life plus the timeout.
     expect(await survivor.expire(2, T + 59_999)).toMatchObject({ transition: null, deadline: T + 60_000 });
     expect((await survivor.expire(2, T + 60_000)).transition).toMatchObject({
@@ -94,7 +94,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       const until = await redis.zscore(redisKeys(prefix).processes, 'stalled');
       return until === null || Number(until) < Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
     };
-    await expect.poll(runOut, { timeout: 2_000 }).toBe(true);
+    await expect.poll(runOut, { timeout: 10_000 }).toBe(true);
     // Meanwhile another process looks at the user: the stalled process's counts stop counting.
     const other = store('other');
     expect((await other.expire(6, T + 1_000)).transition).toBeNull();
