@@ -59,7 +59,17 @@ describe('WebSocket gateway (contract section 8)', () => {
     const token = await server.mintToken(50);
     const socket = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
     const [data] = (await once(socket, 'message')) as [Buffer];
-    expect(JSON.parse(String(data))).toEqual({ type: 'presence.snapshot', users: [] });
+    expect(JSON.parse(String(data))).toEqual({
+      type: 'presence.snapshot',
+      users: [],
+      self: {
+        user_id: 50,
+        status: 'online',
+        last_seen: expect.any(String),
+        v: expect.any(Number),
+        invisible: false,
+      },
+    });
     socket.close();
     await once(socket, 'close');
   });
