@@ -53,6 +53,8 @@ interface World {
   inbox(userId: number): Array<StatusMessage | TypingMessage>;
   /** The next frame delivered to a user's group. */
   nextFrame(userId: number): Promise<StatusMessage | TypingMessage>;
+  /** Another process on the same hot state and clock; on the same bus unless given one of its own. */
+  otherProcess(bus?: LocalBus): PresenceService;
 }
 
 let nextId = 1;
@@ -103,6 +105,17 @@ function world(): World {
       state.now = value;
     },
     inbox,
+    otherProcess(otherBus = bus) {
+      return new PresenceService({
+        store,
+        durable: repo,
+        bus: otherBus,
+        typingTtlMs: TYPING_TTL_MS,
+        clock,
+        resolutionMs: 25,
+        cacheTtlMs: 300_000,
+      });
+    },
     nextFrame(userId) {
       const box = inbox(userId);
       const queued = box.shift();
@@ -254,15 +267,7 @@ describe('presence service on a manual clock', () => {
     await w.service.heartbeat(friend, 'online');
     expect(await w.nextFrame(watcher)).toMatchObject({ user_id: friend, status: 'online' });
     // Another process, whose bus messages this one never receives (a pub/sub reconnect, degraded mode).
-    const other = new PresenceService({
-      store: w.store,
-      durable: repo,
-      bus: new LocalBus(),
-      typingTtlMs: TYPING_TTL_MS,
-      clock: () => w.now,
-      resolutionMs: 25,
-      cacheTtlMs: 300_000,
-    });
+    const other = w.otherProcess(new LocalBus());
     await other.unfollow(watcher, friend);
     w.now = T + 1_000;
     await w.service.heartbeat(friend, 'away');
@@ -283,15 +288,7 @@ describe('presence service on a manual clock', () => {
     await w.service.startTyping(typist, conversation);
     expect(await w.nextFrame(removed)).toMatchObject({ is_typing: true });
     expect(await w.nextFrame(stays)).toMatchObject({ is_typing: true });
-    const other = new PresenceService({
-      store: w.store,
-      durable: repo,
-      bus: new LocalBus(),
-      typingTtlMs: TYPING_TTL_MS,
-      clock: () => w.now,
-      resolutionMs: 25,
-      cacheTtlMs: 300_000,
-    });
+    const other = w.otherProcess(new LocalBus());
     await other.setConversation(conversation, [typist, stays]);
     // The typing expires here: no frame of the typist's refreshes the list on the way.
     w.now = T + TYPING_TTL_MS;
@@ -313,15 +310,7 @@ describe('presence service on a manual clock', () => {
     await w.service.startTyping(typist, conversation);
     expect(await w.nextFrame(partner)).toMatchObject({ is_typing: true });
     // The process that saw the start never ticks again; another one sweeps.
-    const other = new PresenceService({
-      store: w.store,
-      durable: repo,
-      bus: w.bus,
-      typingTtlMs: TYPING_TTL_MS,
-      clock: () => w.now,
-      resolutionMs: 25,
-      cacheTtlMs: 300_000,
-    });
+    const other = w.otherProcess();
     w.now = T + TYPING_TTL_MS - 1;
     await other.sweepTyping();
     w.now = T + TYPING_TTL_MS;
@@ -352,6 +341,18 @@ describe('presence service on a manual clock', () => {
     expect((await w.store.getMany([me])).get(me)?.status ?? 'offline').toBe('offline');
   });
 
+  it('records everyone offline in the durable store when a process holding all state shuts down', async () => {
+    const [me] = ids(1) as [number];
+    await repo.ensureUsers([me]);
+    const written = once(w.service.events, 'written');
+    await w.service.heartbeat(me, 'online');
+    await written;
+    expect(await repo.getPresence(me)).toMatchObject({ status: 'online', v: T });
+    w.now = T + 1_000;
+    await w.service.shutdown();
+    expect(await repo.getPresence(me)).toMatchObject({ status: 'offline', lastSeen: T });
+  });
+
   it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
@@ -359,15 +360,7 @@ describe('presence service on a manual clock', () => {
     await w.service.heartbeat(me, 'online');
     await w.nextFrame(friend);
     // A second process on the same hot state, which never saw the heartbeat: only its sweep can find the user.
-    const other = new PresenceService({
-      store: w.store,
-      durable: repo,
-      bus: w.bus,
-      typingTtlMs: TYPING_TTL_MS,
-      clock: () => w.now,
-      resolutionMs: 25,
-      cacheTtlMs: 300_000,
-    });
+    const other = w.otherProcess();
     w.now = T + rules.presenceTimeoutMs - 1;
     expect(await other.sweep()).toBe(0);
     w.now = T + rules.presenceTimeoutMs;

@@ -1,14 +1,24 @@
 import type { PresenceDurable, PresenceReads } from './ports.js';
 import type { PresenceWriter } from './presence-writer.js';
+import { nextVersion, type UserState } from './rules.js';
 import type { PresenceRecord, UserId } from './types.js';
 
 /** Users per page of the bulk sync. */
 const SYNC_PAGE = 5_000;
 
+const recordOf = (userId: UserId, s: UserState): PresenceRecord => ({
+  userId,
+  status: s.status,
+  lastSeen: s.lastSeen,
+  lastHeartbeat: s.lastHeartbeat,
+  v: s.v,
+});
+
 export interface PersistenceOptions {
   store: PresenceReads & { readonly ephemeral: boolean };
   durable: Pick<PresenceDurable, 'ensureUsers' | 'upsertPresences'>;
   writer: PresenceWriter;
+  clock: () => number;
 }
 
 /**
@@ -51,19 +61,13 @@ export class Persistence {
     const { store, writer } = this.options;
     const records: PresenceRecord[] = [];
     if (store.ephemeral) {
+      // A change like any other: offline gets a version of its own, or the durable record would keep the old.
+      const now = this.options.clock();
       await this.eachOnline(10_000, async (page) => {
-        for (const r of page) records.push({ ...r, status: 'offline' });
+        for (const r of page) records.push({ ...r, status: 'offline', v: nextVersion(r.v, now) });
       });
     } else if (held.length > 0) {
-      for (const [userId, s] of await store.getMany(held)) {
-        records.push({
-          userId,
-          status: s.status,
-          lastSeen: s.lastSeen,
-          lastHeartbeat: s.lastHeartbeat,
-          v: s.v,
-        });
-      }
+      for (const [userId, s] of await store.getMany(held)) records.push(recordOf(userId, s));
     }
     if (records.length > 0) await writer.write(records).catch(() => {});
     await writer.flush().catch(() => {});
@@ -77,16 +81,7 @@ export class Persistence {
     do {
       const page = await this.options.store.scanOnline(cursor, pageSize);
       cursor = page.cursor;
-      const records: PresenceRecord[] = [];
-      for (const [userId, s] of page.states) {
-        records.push({
-          userId,
-          status: s.status,
-          lastSeen: s.lastSeen,
-          lastHeartbeat: s.lastHeartbeat,
-          v: s.v,
-        });
-      }
+      const records = [...page.states].map(([userId, s]) => recordOf(userId, s));
       if (records.length > 0) await each(records);
     } while (cursor !== '0');
   }

@@ -115,7 +115,7 @@ export class PresenceService {
       presenceTimeoutMs: store.rules.presenceTimeoutMs,
       onError,
     });
-    this.persistence = new Persistence({ store, durable, writer: this.writer });
+    this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
     this.graph = new Graph(durable, this.visibility, (id) => this.persistence.known([id]));
   }
 

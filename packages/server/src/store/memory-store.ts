@@ -133,17 +133,16 @@ export class MemoryStore implements HotStore {
   }
 
   async scanOnline(cursor: string, count: number) {
-    const ids = [...this.online.keys()];
-    const start = Number(cursor) || 0;
-    const states = new Map<UserId, UserState>();
-    for (const userId of ids.slice(start, start + count)) states.set(userId, this.state(userId));
-    const next = start + count >= ids.length ? '0' : String(start + count);
-    return { cursor: next, states };
+    return this.page([...this.online.keys()], cursor, count);
   }
 
   /** Every user this store knows, offline ones too, a page at a time (what a stand-in hands back). */
   async scanAll(cursor: string, count: number) {
-    const ids = [...this.users.keys()];
+    return this.page([...this.users.keys()], cursor, count);
+  }
+
+  /** A page of `ids` from `cursor` (an offset; '0' again once done), with their states. */
+  private page(ids: UserId[], cursor: string, count: number) {
     const start = Number(cursor) || 0;
     const states = new Map<UserId, UserState>();
     for (const userId of ids.slice(start, start + count)) states.set(userId, this.state(userId));
