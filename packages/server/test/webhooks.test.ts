@@ -53,8 +53,8 @@ for (const backend of await databaseBackends()) {
     const signal = new OutboxSignal();
     const dispatchers: WebhookDispatcher[] = [];
     let results: Record<WebhookResult, number>;
-    let resultWaiters: Array<() => void> = [];
-    /** Resolves once the dispatcher's own counts satisfy `done` (its bookkeeping follows the receiver's answer). */
+    let resultWaiters: Array<() => boolean> = [];
+    /** Resolves once the dispatcher's own counts satisfy `done` (they follow the receiver's answer). */
     const counted = (done: (r: Record<WebhookResult, number>) => boolean) =>
       new Promise<void>((resolve) => {
         const check = () => {

@@ -274,7 +274,7 @@ export class PresenceRepository {
     if (enqueued.length > 0) this.options.onEnqueued?.(enqueued.length);
   }
 
-  // ---- webhook outbox ---------------------------------------------------------------------------------------
+  // ---- webhook outbox -------------------------------------------------------------------------------------
 
   /** The oldest queued events, in enqueue order (per user, `v` order). */
   async peekOutbox(limit: number): Promise<OutboxEvent[]> {

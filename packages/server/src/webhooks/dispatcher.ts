@@ -42,6 +42,9 @@ export interface WebhookDispatcherOptions extends WebhookSettings {
   random?: () => number;
 }
 
+/** How often a backlog is counted for the queue-depth gauge. */
+const DEPTH_COUNT_MS = 5_000;
+
 /** How often the holder renews its lease and looks for events other processes enqueued. */
 export const webhookPollMs = (timeoutMs: number): number => Math.min(1_000, timeoutMs);
 
@@ -75,6 +78,7 @@ export class WebhookDispatcher {
   private failures = 0;
   private retryAt = 0;
   private failingSince: number | null = null;
+  private countedAt = 0;
   private readonly pollMs: number;
   private readonly leaseMs: number;
 
@@ -124,7 +128,7 @@ export class WebhookDispatcher {
       return;
     }
     const batch = await outbox.peekOutbox(MAX_BATCH);
-    onDepth(batch.length < MAX_BATCH ? batch.length : await outbox.outboxDepth());
+    await this.reportDepth(batch.length);
     if (batch.length === 0) {
       await signal.wait(this.pollMs);
       return;
@@ -138,6 +142,20 @@ export class WebhookDispatcher {
       this.failingSince = null;
     } else if (!this.stopped) {
       await this.failed(batch.length);
+    }
+  }
+
+  /**
+   * A full batch means a backlog, counted at most every few seconds: counting it at every batch would scan it
+   * over and over while it drains.
+   */
+  private async reportDepth(peeked: number): Promise<void> {
+    const now = Date.now();
+    if (peeked < MAX_BATCH) {
+      this.options.onDepth(peeked);
+    } else if (now - this.countedAt >= DEPTH_COUNT_MS) {
+      this.countedAt = now;
+      this.options.onDepth(await this.options.outbox.outboxDepth());
     }
   }
 
