@@ -121,6 +121,11 @@ describe('WebSocket session rules', () => {
     expect(socket.closed).toEqual({ code: 1008, reason: 'too many bad frames' });
     expect(closedBy).toEqual(['abuse']);
     expect(socket.sent.filter((m) => (m as { type: string }).type === 'error')).toHaveLength(5);
+    // Frames still in flight after the close neither count the connection again nor get answers.
+    session.receive('[]');
+    session.receive('[]');
+    expect(closedBy).toEqual(['abuse']);
+    expect(socket.sent.filter((m) => (m as { type: string }).type === 'error')).toHaveLength(5);
   });
 
   it('closes a client that stops reading with 4008 and sends it nothing more', async () => {

@@ -203,6 +203,7 @@ export class Session {
   }
 
   private badFrame(name: 'BAD_FRAME' | 'FORBIDDEN', message: string): void {
+    if (this.muted) return;
     const now = this.options.clock();
     const { maxBadFrames, badFrameWindowMs } = this.options.limits;
     if (now - this.badSince > badFrameWindowMs) {
@@ -212,6 +213,8 @@ export class Session {
     this.badFrames += 1;
     this.sendError(name, message);
     if (this.badFrames > maxBadFrames) {
+      // One close per connection: frames already in flight behind it change nothing.
+      this.mute();
       this.options.onClosedByServer?.('abuse');
       this.options.socket.close(CloseCodes.POLICY_VIOLATION, 'too many bad frames');
     }

@@ -74,7 +74,8 @@ export class WsGateway {
     if (url.pathname !== WS_PATH && url.pathname !== `${WS_PATH}/`)
       return refuse(socket, 404, 'NOT_FOUND', 'not found');
     const header = request.headers.authorization;
-    const token = url.searchParams.get('token') ?? (header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] || null);
+    // An empty parameter is no token: it must not hide a valid header.
+    const token = url.searchParams.get('token') || header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] || null;
     if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'missing token');
     const verdict = this.options.verifier.verify(token);
     if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
