@@ -35,6 +35,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
   const socket = new RecordingSocket();
   const bus = new LocalBus();
   const snapshot = deferred<UserPresence[]>();
+  const control = { failSnapshot: false };
   const calls: string[] = [];
   const clock = { now: T };
   const closedBy: string[] = [];
@@ -48,7 +49,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     activity: (userId) => {
       calls.push(`activity ${userId}`);
     },
-    snapshot: () => snapshot.promise,
+    snapshot: () => (control.failSnapshot ? Promise.reject(new Error('database down')) : snapshot.promise),
     self: async (userId) => ({ user_id: userId, status: 'online', last_seen: null, v: 1, invisible: false }),
     setStatus: async (userId, status) => {
       calls.push(`status ${userId} ${status}`);
@@ -67,7 +68,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     onClosedByServer: (reason) => closedBy.push(reason),
     ...overrides,
   });
-  return { session, socket, bus, snapshot, calls, clock, closedBy };
+  return { session, socket, bus, snapshot, calls, clock, closedBy, control };
 }
 
 const status = (userId: number, s: string) =>
@@ -163,6 +164,16 @@ describe('WebSocket session rules', () => {
     expect(calls.filter((c) => c.startsWith('activity'))).toEqual(['activity 1', 'activity 1']);
   });
 
+  it('ends a connection whose re-sync failed instead of queueing its events forever', async () => {
+    const failing = setup();
+    failing.snapshot.resolve([]);
+    await settle();
+    failing.control.failSnapshot = true;
+    failing.session.resync();
+    await settle();
+    expect(failing.socket.closed).toEqual({ code: 1011, reason: 'internal error' });
+  });
+
   it('disconnects once on close, after the connect, and stops delivering', async () => {
     const { session, socket, bus, snapshot, calls } = setup();
     session.close(false);
@@ -172,5 +183,18 @@ describe('WebSocket session rules', () => {
     await settle();
     expect(calls).toEqual(['connect 1', 'disconnect 1 cut']);
     expect(socket.sent).toEqual([]);
+  });
+});
+
+describe('the in-process bus', () => {
+  it('keeps a newer subscriber when an old unsubscribe runs twice', () => {
+    const bus = new LocalBus();
+    const first = bus.subscribe('g', () => {});
+    first();
+    const got: string[] = [];
+    bus.subscribe('g', (payload) => got.push(payload));
+    first();
+    bus.publish(['g'], 'hello');
+    expect(got).toEqual(['hello']);
   });
 });

@@ -27,7 +27,8 @@ export class LocalBus implements Bus {
     handlers.add(handler);
     return () => {
       handlers.delete(handler);
-      if (handlers.size === 0) this.groups.delete(group);
+      // Only this set: a second unsubscribe must not drop a newer subscriber's set.
+      if (handlers.size === 0 && this.groups.get(group) === handlers) this.groups.delete(group);
     };
   }
 

@@ -74,8 +74,8 @@ export class Liveness {
 
   /** A WebSocket of this process opened for the user; held here only once the store has counted it. */
   async connect(userId: UserId): Promise<void> {
-    this.deadlines.cancel(userId);
     const { transition } = await this.options.store.connect(userId, this.options.clock());
+    this.deadlines.cancel(userId);
     this.sockets.set(userId, (this.sockets.get(userId) ?? 0) + 1);
     if (transition) this.options.fanOut.transition(transition, null);
   }

@@ -65,6 +65,8 @@ export class Session {
   private closed = false;
   /** Set once events stop flowing to this client (closed, or dropped as a slow consumer). */
   private muted = false;
+  /** A resync came while a snapshot was on its way. */
+  private resyncAgain = false;
   private alive = true;
   private badFrames = 0;
   private badSince: number;
@@ -88,9 +90,17 @@ export class Session {
    * broadcasts, the client re-syncs from it as it does after a reconnect.
    */
   resync(): void {
-    if (this.muted || this.pending !== null) return;
+    if (this.muted) return;
+    // A snapshot on its way may have been read before the gap: send another once it is out.
+    if (this.pending !== null) {
+      this.resyncAgain = true;
+      return;
+    }
     this.pending = [];
-    this.sendSnapshot().catch((error) => this.options.onError?.(error, 'resync'));
+    this.sendSnapshot().catch((error) => {
+      this.options.onError?.(error, 'resync');
+      this.options.socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+    });
   }
 
   private async sendSnapshot(): Promise<void> {
@@ -102,6 +112,10 @@ export class Session {
     const queued = this.pending ?? [];
     this.pending = null;
     for (const payload of queued) this.send(payload);
+    if (this.resyncAgain) {
+      this.resyncAgain = false;
+      this.resync();
+    }
   }
 
   get userId(): UserId {

@@ -18,6 +18,8 @@ const PROBE_MS = 1_000;
 export interface StandIn extends HotStore {
   /** Every user it knows, offline ones too, a page at a time. */
   scanAll(cursor: string, count: number): Promise<{ cursor: string; states: Map<UserId, UserState> }>;
+  /** The users and conversations whose graph versions it bumped (graph writes made while degraded). */
+  bumpedGraph(): { users: UserId[]; conversations: number[] };
   clear(): void;
 }
 
@@ -51,6 +53,7 @@ export class FailoverStore {
   private readonly degradedHooks: Array<(standIn: HotStore) => Promise<void>> = [];
   private readonly restoreHooks: Array<(restored: Restored) => Promise<void>> = [];
   private readonly stopWatching: () => void;
+  private closed = false;
 
   constructor(
     private readonly primary: HotStore & BackendHealth & Restorable,
@@ -96,6 +99,8 @@ export class FailoverStore {
   }
 
   private async run<T>(call: (store: HotStore) => Promise<T>): Promise<T> {
+    // While the stand-in is handed back, a change made on it could be missed and then cleared: wait.
+    if (this.degradedSince !== null && this.restoring !== null) await this.restoring;
     if (this.degradedSince === null) {
       try {
         return await call(this.primary);
@@ -109,7 +114,7 @@ export class FailoverStore {
   }
 
   private enterDegraded(error: unknown): void {
-    if (this.degradedSince !== null) return;
+    if (this.degradedSince !== null || this.closed) return;
     this.degradedSince = this.options.clock();
     this.options.logger.warn(
       { err: error },
@@ -150,17 +155,24 @@ export class FailoverStore {
           }
         } while (cursor !== '0');
         const typing = await this.standIn.dueTyping(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        // Graph writes made meanwhile: every process must see their versions move, or its caches look current.
+        const graph = this.standIn.bumpedGraph();
+        await this.primary.bumpGraphVersions(graph.users, graph.conversations);
         const since = this.degradedSince ?? clock();
         this.degradedSince = null;
         if (this.probe) clearInterval(this.probe);
         this.probe = null;
         this.standIn.clear();
-        for (const hook of this.restoreHooks) await hook({ changed, typing });
         logger.info(
           { changed: changed.size, degradedMs: clock() - since },
           'hot store is back: left degraded mode',
         );
         this.options.onChange?.(false);
+        for (const hook of this.restoreHooks) {
+          await hook({ changed, typing }).catch((err) =>
+            logger.warn({ err }, 'work after leaving degraded mode failed'),
+          );
+        }
       } catch (error) {
         logger.warn(
           { err: error },
@@ -174,6 +186,7 @@ export class FailoverStore {
   }
 
   close(): void {
+    this.closed = true;
     this.stopWatching();
     if (this.probe) clearInterval(this.probe);
   }

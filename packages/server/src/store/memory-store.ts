@@ -81,10 +81,10 @@ export class MemoryStore implements HotStore {
     return { deadline: rules.deadline(after, this.rules) };
   }
 
-  /** One process holds all state here, so its counts cannot drift: only liveness is refreshed. */
+  /** States the sockets held per user (one process holds all of them here), and refreshes their liveness. */
   async touch(held: readonly HeldSockets[], at: number): Promise<void> {
-    for (const { userId } of held) {
-      const after = rules.touch(this.state(userId), at);
+    for (const { userId, sockets } of held) {
+      const after = rules.touch({ ...this.state(userId), connections: sockets }, at);
       this.save(userId, after, at);
     }
   }
@@ -255,12 +255,24 @@ export class MemoryStore implements HotStore {
     }
   }
 
+  /** The users and conversations whose graph versions were bumped here. */
+  bumpedGraph(): { users: UserId[]; conversations: ConversationId[] } {
+    const users: UserId[] = [];
+    const conversations: ConversationId[] = [];
+    for (const key of this.versions.keys()) {
+      const [kind, id] = key.split(':') as [string, string];
+      (kind === 'user' ? users : conversations).push(Number(id));
+    }
+    return { users, conversations };
+  }
+
   /** Forgets everything (after degraded mode handed its state back to Redis). */
   clear(): void {
     this.users.clear();
     this.online.clear();
     this.typing.clear();
     this.leases.clear();
+    this.versions.clear();
   }
 
   async ping(): Promise<boolean> {

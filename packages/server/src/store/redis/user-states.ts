@@ -70,7 +70,7 @@ export class RedisUserStates {
         queueScript(
           pipe,
           'restore',
-          [this.keys.user(userId), this.keys.online],
+          [this.keys.user(userId), this.keys.online, this.keys.processes],
           [
             userId,
             s.status,

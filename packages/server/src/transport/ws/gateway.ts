@@ -26,8 +26,12 @@ export interface GatewayOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Connections pinged per turn of the event loop. */
 const PING_SLICE = 500;
-/** How long a closing slow consumer gets before its socket is cut. */
-const SLOW_CONSUMER_CUT_MS = 1_000;
+/**
+ * How long a closing slow consumer gets before its socket is cut: long enough for a client that reads again to
+ * get through the backlog (up to the send limit plus the kernel's buffers, about 5 MB here) to the 4008 close,
+ * short enough that one that never reads does not hold its buffers for long.
+ */
+const SLOW_CONSUMER_CUT_MS = 10_000;
 
 interface Connection {
   socket: WebSocket;
