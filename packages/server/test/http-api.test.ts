@@ -115,10 +115,17 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
   });
 
   it('refuses a malformed user id with 400', async () => {
-    for (const bad of ['abc', '0', '-1', '1e3', '99999999999999999999']) {
+    // 2^53 + 1 has 16 digits like a valid id, but is no exact JSON number.
+    for (const bad of ['abc', '0', '-1', '1e3', '99999999999999999999', '9007199254740993']) {
       const result = await api(server, 'GET', `/api/presence/status/${bad}/`, { token: alice });
       expect(result.status, bad).toBe(400);
       expect(result.body.error.code).toBe('bad_request');
+      const write = await api(server, 'PUT', `/api/graph/users/${bad}`, { token: SERVICE_KEY, body: {} });
+      expect(write.status, bad).toBe(400);
+      const conversation = await api(server, 'GET', `/api/presence/conversations/${bad}/online/`, {
+        token: alice,
+      });
+      expect(conversation.status, bad).toBe(400);
     }
   });
 

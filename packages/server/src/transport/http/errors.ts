@@ -1,7 +1,17 @@
-import { type ErrorBody, ErrorCodes, type ErrorName } from '@presence/protocol';
+import { type ErrorBody, ErrorCodes, type ErrorName, parseId } from '@presence/protocol';
 import type { FastifyError, FastifyReply } from 'fastify';
 
 /** An error that answers with one entry of the catalog. */
+/**
+ * A path id as a number. The route's pattern admits up to 16 digits; the ones past 2^53 are no exact JSON
+ * number, so they are refused here rather than turned into a wrong user (or a NULL the database refuses).
+ */
+export function pathId(text: string): number {
+  const id = parseId(text);
+  if (id === null) throw new HttpError('BAD_REQUEST', 'ids are positive integers up to 2^53 - 1');
+  return id;
+}
+
 export class HttpError extends Error {
   constructor(
     readonly name_: ErrorName,

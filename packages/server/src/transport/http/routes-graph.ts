@@ -1,13 +1,12 @@
-import { parseId } from '@presence/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearer, sameKey } from './auth.js';
 import type { HttpDeps } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError, pathId } from './errors.js';
 import { errors, idParam } from './schemas.js';
 
 const security = [{ serviceKey: [] }];
 const noContent = { 204: { type: 'null', description: 'done' }, ...errors(400, 401, 404, 413) };
-const id = (text: string): number => parseId(text) as number;
+const id = pathId;
 
 /**
  * Graph endpoints for the chat application that owns users, follows and conversations. Without SERVICE_KEY

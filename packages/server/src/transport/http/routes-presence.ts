@@ -1,8 +1,8 @@
-import { type PresenceStatus, parseId } from '@presence/protocol';
+import type { PresenceStatus } from '@presence/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from './auth.js';
 import type { HttpDeps } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError, pathId } from './errors.js';
 import { errors, idParam, presenceSchema, usersSchema } from './schemas.js';
 
 const security = [{ userToken: [] }];
@@ -50,7 +50,7 @@ export function registerPresenceRoutes(app: FastifyInstance, { service, verifier
     },
     async (request) => {
       const viewer = await authenticate(request, verifier);
-      const userId = parseId(request.params.user_id) as number;
+      const userId = pathId(request.params.user_id);
       const presence = await service.getStatus(viewer, userId);
       if (presence === null) throw new HttpError('NOT_FOUND', 'no such user');
       return presence;
@@ -81,7 +81,7 @@ export function registerPresenceRoutes(app: FastifyInstance, { service, verifier
     },
     async (request) => {
       const viewer = await authenticate(request, verifier);
-      const users = await service.onlineInConversation(viewer, parseId(request.params.id) as number);
+      const users = await service.onlineInConversation(viewer, pathId(request.params.id));
       if (users === null) throw new HttpError('NOT_FOUND', 'no such conversation');
       return { users };
     },
