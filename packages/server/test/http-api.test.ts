@@ -114,6 +114,21 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('refuses a username with a NUL or other control character with 400, and keeps the user as it was', async () => {
+    expect(
+      (await api(server, 'PUT', '/api/graph/users/150', { token: SERVICE_KEY, body: { username: 'ok' } }))
+        .status,
+    ).toBe(204);
+    for (const username of ['a\u0000b', 'tab\there', 'line\nbreak']) {
+      const result = await api(server, 'PUT', '/api/graph/users/150', {
+        token: SERVICE_KEY,
+        body: { username },
+      });
+      expect(result.status, JSON.stringify(username)).toBe(400);
+      expect(result.body.error.code).toBe('bad_request');
+    }
+  });
+
   it('refuses a malformed user id with 400', async () => {
     // 2^53 + 1 has 16 digits like a valid id, but is no exact JSON number.
     for (const bad of ['abc', '0', '-1', '1e3', '99999999999999999999', '9007199254740993']) {

@@ -30,7 +30,15 @@ export function registerGraphRoutes(app: FastifyInstance, { service, serviceKey 
         params: { type: 'object', properties: { id: idParam } },
         body: {
           type: ['object', 'null'],
-          properties: { username: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: {
+            // No control characters: PostgreSQL refuses NUL in text, and none belongs in a name.
+            username: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+            },
+          },
           additionalProperties: false,
         },
         response: noContent,
