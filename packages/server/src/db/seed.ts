@@ -12,6 +12,12 @@ export interface SeedOptions {
   firstUserId?: number;
   /** Seed for the deterministic generator, so two runs build the same graph. */
   seed?: number;
+  /**
+   * Called after each insert with the rows written so far and the rows the seed will write: users, follows and
+   * conversations (a conversation's participants go in with it and are not counted apart, since their number
+   * is only known once drawn).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface SeedResult {
@@ -51,10 +57,18 @@ export async function seedGraph(db: Db, options: SeedOptions): Promise<SeedResul
   const half = Math.min(Math.floor(options.friendsPerUser / 2), Math.floor((n - 1) / 2));
   const conversationCount = options.conversations ?? Math.floor(n / 2);
   const next = random(options.seed ?? 42);
+  const totalRows = n + 2 * n * half + conversationCount;
+  let rowsDone = 0;
+  const advance = (rows: number) => {
+    rowsDone += rows;
+    options.onProgress?.(rowsDone, totalRows);
+  };
+  options.onProgress?.(0, totalRows);
 
   for (let start = 0; start < n; start += CHUNK) {
     const ids = Array.from({ length: Math.min(CHUNK, n - start) }, (_, i) => first + start + i);
     await db.execute(sql`insert into users (id) select unnest(${bigintArray(ids)}) on conflict do nothing`);
+    advance(ids.length);
   }
 
   let follows = 0;
@@ -66,6 +80,7 @@ export async function seedGraph(db: Db, options: SeedOptions): Promise<SeedResul
       insert into follows (follower_id, followee_id)
       select * from unnest(${bigintArray(followers)}, ${bigintArray(followees)}) on conflict do nothing`);
     follows += followers.length;
+    advance(followers.length);
     followers = [];
     followees = [];
   };
@@ -103,6 +118,7 @@ export async function seedGraph(db: Db, options: SeedOptions): Promise<SeedResul
       insert into conversation_participants (conversation_id, user_id)
       select * from unnest(${bigintArray(convOf)}, ${bigintArray(userOf)}) on conflict do nothing`);
     participants += convOf.length;
+    advance(count);
   }
 
   // Fresh statistics, or the planner scans whole tables for the visibility query until autovacuum gets to it.
