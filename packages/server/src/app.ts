@@ -10,6 +10,7 @@ import { type Config, loadConfig, type Timings, timings, validateConfig } from '
 import { PresenceService } from './core/presence-service.js';
 import type { RuleConfig } from './core/rules.js';
 import type { ServiceEvents } from './core/service-events.js';
+import type { SessionLimits } from './core/session.js';
 import { type Clock, systemClock } from './core/types.js';
 import { openDatabase } from './db/database.js';
 import { GraphBulk } from './db/graph-bulk.js';
@@ -30,6 +31,8 @@ export interface ServerOptions extends Partial<Config> {
   logger?: Logger;
   /** The time for every rule of this server (tests pass a clock they control). */
   clock?: Clock;
+  /** Per-connection limits other than the defaults (tests that flood on purpose). */
+  sessionLimits?: Partial<SessionLimits>;
   /** Test hook: subscribed to the service's events before anything can happen (see ServiceEvents). */
   onServiceEvents?: (events: EventEmitter<ServiceEvents>) => void;
 }
@@ -179,6 +182,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
       clock,
       pingIntervalMs: time.pingMs,
+      limits: options.sessionLimits,
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).

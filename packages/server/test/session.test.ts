@@ -2,7 +2,12 @@ import type { UserPresence } from '@presence/protocol';
 import { describe, expect, it } from 'vitest';
 import { LocalBus } from '../src/bus/bus.js';
 import { userGroup } from '../src/core/ports.js';
-import { Session, type SessionOptions, type SocketLike } from '../src/core/session.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  Session,
+  type SessionOptions,
+  type SocketLike,
+} from '../src/core/session.js';
 
 /**
  * The per-connection rules on their own: a socket that records what it is asked to do, a service whose answers
@@ -64,7 +69,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     userId: 1,
     tokenExpiresAt: T + 60_000,
     clock: () => clock.now,
-    limits: { maxBufferedBytes: 1_000, maxBadFrames: 2, badFrameWindowMs: 60_000 },
+    limits: { ...DEFAULT_SESSION_LIMITS, maxBufferedBytes: 1_000, maxBadFrames: 2, badFrameWindowMs: 60_000 },
     onClosedByServer: (reason) => closedBy.push(reason),
     ...overrides,
   });
@@ -140,6 +145,38 @@ describe('WebSocket session rules', () => {
     expect(socket.closed).toEqual({ code: 4008, reason: 'slow consumer' });
     expect(closedBy).toEqual(['slow_consumer']);
     expect(socket.sent).toHaveLength(2);
+  });
+
+  it('limits status changes and typing starts per connection, answering rate_limited beyond the limit', async () => {
+    const { session, socket, snapshot, calls, clock } = setup({
+      limits: {
+        ...DEFAULT_SESSION_LIMITS,
+        maxBufferedBytes: 1_000,
+        maxBadFrames: 100,
+        badFrameWindowMs: 60_000,
+        statusPerSecond: 1,
+        statusBurst: 3,
+        typingPerSecond: 2,
+        typingBurst: 4,
+      },
+    });
+    snapshot.resolve([]);
+    await settle();
+    for (let i = 0; i < 5; i++) session.receive('{"type":"presence.status.set","status":"away"}');
+    for (let i = 0; i < 6; i++) session.receive('{"type":"presence.typing.start","conversation_id":7}');
+    await settle();
+    expect(calls.filter((c) => c.startsWith('status'))).toHaveLength(3);
+    const limited = socket.sent.filter((m) => (m as { code?: string }).code === 'rate_limited');
+    expect(limited).toHaveLength(2 + 2);
+    // Stops are never limited: a client must always be able to say it stopped.
+    session.receive('{"type":"presence.typing.stop","conversation_id":7}');
+    await settle();
+    expect(socket.sent.filter((m) => (m as { code?: string }).code === 'rate_limited')).toHaveLength(4);
+    // Tokens come back with time.
+    clock.now += 1_000;
+    session.receive('{"type":"presence.status.set","status":"online"}');
+    await settle();
+    expect(calls.filter((c) => c.startsWith('status'))).toHaveLength(4);
   });
 
   it('lives as long as its token, and ends with 4001', () => {

@@ -33,7 +33,12 @@ describe('WebSocket back-pressure (docs/protocol.md close codes)', () => {
   const sockets: WebSocket[] = [];
 
   beforeAll(async () => {
-    server = await startEmbedded({ demo: false, authSecret: 'backpressure-secret-0123456789' });
+    // The flood is the point here: typing starts are not rate limited for this server.
+    server = await startEmbedded({
+      demo: false,
+      authSecret: 'backpressure-secret-0123456789',
+      sessionLimits: { typingPerSecond: 1_000_000, typingBurst: 1_000_000 },
+    });
     await graph(server, 'PUT', `conversations/${FLOODED}`, { participant_ids: [SLOW, TYPIST] });
     await graph(server, 'PUT', `conversations/${MARKER}`, { participant_ids: [TYPIST] });
   });

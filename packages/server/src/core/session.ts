@@ -8,6 +8,7 @@ import {
 } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
 import type { PresenceService } from './presence-service.js';
+import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
@@ -21,15 +22,25 @@ export interface SocketLike {
 export interface SessionLimits {
   /** Bytes queued for a client before it counts as not reading and is closed with 4008. */
   maxBufferedBytes: number;
-  /** Bad frames within `badFrameWindowMs` before the connection is closed with 1008. */
+  /** Bad frames (refused or rate limited) within `badFrameWindowMs` before the connection is closed with 1008. */
   maxBadFrames: number;
   badFrameWindowMs: number;
+  /** Status changes (`presence.status.set`) per second per connection, with bursts up to `statusBurst`. */
+  statusPerSecond: number;
+  statusBurst: number;
+  /** Typing starts per second per connection, with bursts up to `typingBurst` (stops are never limited). */
+  typingPerSecond: number;
+  typingBurst: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxBufferedBytes: 1024 * 1024,
   maxBadFrames: 20,
   badFrameWindowMs: 60_000,
+  statusPerSecond: 2,
+  statusBurst: 10,
+  typingPerSecond: 5,
+  typingBurst: 20,
 };
 
 export interface SessionOptions {
@@ -73,8 +84,20 @@ export class Session {
   private readonly unsubscribe: () => void;
   private readonly connected: Promise<void>;
 
+  private readonly statusBucket: TokenBucket;
+  private readonly typingBucket: TokenBucket;
+
   constructor(private readonly options: SessionOptions) {
     this.badSince = options.clock();
+    const { limits, clock } = options;
+    this.statusBucket = new TokenBucket(
+      { perSecond: limits.statusPerSecond, burst: limits.statusBurst },
+      clock,
+    );
+    this.typingBucket = new TokenBucket(
+      { perSecond: limits.typingPerSecond, burst: limits.typingBurst },
+      clock,
+    );
     this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
     this.connected = options.service.connect(options.userId);
     this.connected
@@ -154,6 +177,14 @@ export class Session {
         : parseClientMessage(text);
     if (!parsed.ok) return this.badFrame('BAD_FRAME', parsed.message);
     const message = parsed.value;
+    const bucket =
+      message.type === 'presence.status.set'
+        ? this.statusBucket
+        : message.type === 'presence.typing.start'
+          ? this.typingBucket
+          : null;
+    if (bucket !== null && !bucket.take())
+      return this.badFrame('RATE_LIMITED', `too many ${message.type} frames`);
     this.dispatch(message).then(
       (allowed) => {
         if (!allowed) this.badFrame('FORBIDDEN', 'not a participant of that conversation');
@@ -216,7 +247,7 @@ export class Session {
     this.options.onSent?.(payload.startsWith('{"type":"presence.typing"') ? 'typing' : 'status');
   }
 
-  private badFrame(name: 'BAD_FRAME' | 'FORBIDDEN', message: string): void {
+  private badFrame(name: 'BAD_FRAME' | 'FORBIDDEN' | 'RATE_LIMITED', message: string): void {
     if (this.muted) return;
     const now = this.options.clock();
     const { maxBadFrames, badFrameWindowMs } = this.options.limits;
