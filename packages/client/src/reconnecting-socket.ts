@@ -136,6 +136,8 @@ export class ReconnectingSocket {
       if (socket !== this.#socket) return;
       this.#socket = null;
       this.#options.onClose(event.code);
+      // A newer connection of the same user took this one's place: coming back would push that one out.
+      if (event.code === CloseCodes.TOO_MANY_SOCKETS) return;
       this.#schedule(event.code === CloseCodes.GOING_AWAY || event.code === CloseCodes.TOKEN_EXPIRED);
     };
     // A failed upgrade (401, network) shows up as an error followed by a close; the close handler acts.

@@ -150,6 +150,15 @@ describe('ReconnectingSocket', () => {
     expect(await dropAndWait(1006)).toBe(400);
   });
 
+  it('does not come back after 4009: the user opened a newer connection, which must not be pushed out', async () => {
+    const { socket, clock, log } = setup();
+    const created = FakeSocket.next();
+    socket.start();
+    (await created).drop(CloseCodes.TOO_MANY_SOCKETS);
+    expect(log).toContain('close 4009');
+    expect(clock.pending).toHaveLength(0);
+  });
+
   it('reports a URL that cannot be had, and tries again', async () => {
     let calls = 0;
     const { socket, clock, log } = setup(() => {

@@ -50,6 +50,8 @@ export const CloseCodes = {
   SLOW_CONSUMER: 4008,
   /** The token expired while connected; reconnect with a fresh token. */
   TOKEN_EXPIRED: 4001,
+  /** The user opened more connections than allowed: this, the oldest, was closed. Do not reconnect it. */
+  TOO_MANY_SOCKETS: 4009,
 } as const;
 
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];

@@ -183,6 +183,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clock,
       pingIntervalMs: time.pingMs,
       limits: options.sessionLimits,
+      maxSocketsPerUser: config.maxSocketsPerUser,
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).

@@ -30,6 +30,8 @@ export interface Config {
   cleanupIntervalMs: number;
   /** A Redis command unanswered this long fails, and a Redis that hangs puts the process in degraded mode. */
   redisCommandTimeoutMs: number;
+  /** Open WebSockets per user on one process; one more closes the oldest with 4009. */
+  maxSocketsPerUser: number;
   logLevel: LogLevel;
   /** Where presence changes are POSTed; unset: no webhooks (and no outbox). */
   webhookUrl: string | undefined;
@@ -147,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncIntervalMs: integer(env, 'SYNC_INTERVAL_MS', 300_000, 1),
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 50, 60_000),
+    maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 16, 1, 10_000),
     logLevel: level as LogLevel,
     webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
     webhookSecret: optional(env, 'WEBHOOK_SECRET'),

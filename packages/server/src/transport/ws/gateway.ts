@@ -20,6 +20,8 @@ export interface GatewayOptions {
   /** Ping every this often; a peer that has not answered the previous ping is dropped. */
   pingIntervalMs: number;
   limits?: Partial<SessionLimits>;
+  /** Open connections per user on this process; one more closes the oldest with 4009. */
+  maxSocketsPerUser: number;
 }
 
 /** Longest delay a Node timer takes. */
@@ -48,6 +50,8 @@ interface Connection {
 export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
+  /** Each user's open connections, oldest first. */
+  private readonly byUser = new Map<number, Connection[]>();
   private readonly pinger: NodeJS.Timeout;
   private readonly limits: SessionLimits;
 
@@ -118,6 +122,16 @@ export class WsGateway {
     const connection: Connection = { socket, session, closedByServer: false };
     this.connections.add(connection);
     metrics.wsConnections.inc();
+    const own = this.byUser.get(userId) ?? [];
+    own.push(connection);
+    this.byUser.set(userId, own);
+    const live = own.filter((c) => !c.closedByServer);
+    if (live.length > this.options.maxSocketsPerUser) {
+      const oldest = live[0] as Connection;
+      metrics.wsDropped.inc({ reason: 'too_many_sockets' });
+      oldest.closedByServer = true;
+      oldest.socket.close(CloseCodes.TOO_MANY_SOCKETS, 'too many connections');
+    }
 
     const untilExpiry = session.tokenExpiresIn();
     const expiry =
@@ -133,6 +147,9 @@ export class WsGateway {
       clearTimeout(expiry);
       this.connections.delete(connection);
       metrics.wsConnections.dec();
+      const left = (this.byUser.get(userId) ?? []).filter((c) => c !== connection);
+      if (left.length > 0) this.byUser.set(userId, left);
+      else this.byUser.delete(userId);
       // 1006: no close frame came (the socket was cut or the network dropped); not the user's doing.
       session.close(!connection.closedByServer && code !== CloseCodes.ABNORMAL);
     });
