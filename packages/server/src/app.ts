@@ -161,6 +161,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       logger,
       serviceKey: config.serviceKey,
+      corsOrigins: config.corsOrigins,
       graphBulk: new GraphBulk(database.db),
       readiness: async () => {
         const [redis, databaseUp] = await Promise.all([backend.health(), database.ping()]);
@@ -184,6 +185,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       pingIntervalMs: time.pingMs,
       limits: options.sessionLimits,
       maxSocketsPerUser: config.maxSocketsPerUser,
+      corsOrigins: config.corsOrigins,
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).

@@ -32,6 +32,8 @@ export interface Config {
   redisCommandTimeoutMs: number;
   /** Open WebSockets per user on one process; one more closes the oldest with 4009. */
   maxSocketsPerUser: number;
+  /** Origins whose browser apps may call the HTTP API and open the WebSocket; unset: no CORS at all. */
+  corsOrigins: string[] | undefined;
   logLevel: LogLevel;
   /** Where presence changes are POSTed; unset: no webhooks (and no outbox). */
   webhookUrl: string | undefined;
@@ -113,6 +115,27 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
   return raw;
 }
 
+/** A comma-separated list of origins (scheme, host, optional port: what a browser sends as `Origin`). */
+function origins(env: Env, name: string): string[] | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  const expected =
+    'expected comma-separated origins like https://chat.example.com (no path, no trailing slash)';
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError(name, expected, origin);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(name, expected, origin);
+    }
+    return origin;
+  });
+}
+
 /**
  * Reads the configuration from an environment (process.env by default) and checks its invariants.
  *
@@ -150,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 50, 60_000),
     maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 16, 1, 10_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     logLevel: level as LogLevel,
     webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
     webhookSecret: optional(env, 'WEBHOOK_SECRET'),

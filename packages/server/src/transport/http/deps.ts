@@ -18,6 +18,8 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   serviceKey: string | undefined;
+  /** Origins allowed to call the API from a browser (CORS); unset: none. */
+  corsOrigins?: readonly string[] | undefined;
   /** Bulk graph writes, for the backfill endpoint. */
   graphBulk: GraphBulk;
   readiness: () => Promise<Readiness>;

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify';
+import { registerBrowserHeaders } from './browser-headers.js';
 import type { HttpDeps } from './deps.js';
 import { catalogEntry, sendError } from './errors.js';
 import { registerAdminRoutes } from './routes-admin.js';
@@ -54,6 +55,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     return sendError(reply, name, message);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND', 'not found'));
+  registerBrowserHeaders(app, deps.corsOrigins);
 
   await app.register(swagger, {
     openapi: {

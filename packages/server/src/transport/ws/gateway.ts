@@ -22,6 +22,8 @@ export interface GatewayOptions {
   limits?: Partial<SessionLimits>;
   /** Open connections per user on this process; one more closes the oldest with 4009. */
   maxSocketsPerUser: number;
+  /** When set, a browser page from another origin is refused (403) at the upgrade. */
+  corsOrigins?: readonly string[] | undefined;
 }
 
 /** Longest delay a Node timer takes. */
@@ -81,6 +83,11 @@ export class WsGateway {
     }
     if (url.pathname !== WS_PATH && url.pathname !== `${WS_PATH}/`)
       return refuse(socket, 404, 'NOT_FOUND', 'not found');
+    // Browsers send Origin on every WebSocket: another site's page must not ride on a user's token.
+    const origin = request.headers.origin;
+    const allowed = this.options.corsOrigins;
+    if (allowed !== undefined && origin !== undefined && !allowed.includes(origin))
+      return refuse(socket, 403, 'FORBIDDEN', 'origin not allowed');
     const header = request.headers.authorization;
     // An empty parameter is no token: it must not hide a valid header.
     const token = url.searchParams.get('token') || header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] || null;
@@ -199,7 +206,12 @@ export class WsGateway {
 function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, message: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: ErrorCodes[name].code, message } });
-  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' };
+  const reasons: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+  };
   const reason = reasons[status] ?? 'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
