@@ -19,6 +19,8 @@ export const ErrorCodes = {
   RATE_LIMITED: { code: 'rate_limited', status: 429 },
   /** A bug on our side; the message says nothing internal. */
   INTERNAL: { code: 'internal', status: 500 },
+  /** A dependency the request needs (PostgreSQL) is down; try again later. */
+  UNAVAILABLE: { code: 'unavailable', status: 503 },
 } as const;
 
 export type ErrorName = keyof typeof ErrorCodes;

@@ -96,6 +96,15 @@ describe.skipIf(!available)('degraded mode: Redis stops and comes back', () => {
       expect(down.status).toBe(503);
       expect(down.body).toMatchObject({ database: 'down' });
       expect((await api(server, 'GET', '/healthz')).status).toBe(200);
+      // A user seen for the first time and a graph write need the database: 503 unavailable, never 500.
+      const firstSight = await api(server, 'POST', '/api/presence/heartbeat/', {
+        token: await server.mintToken(777),
+      });
+      expect(firstSight.status).toBe(503);
+      expect(firstSight.body.error.code).toBe('unavailable');
+      const write = await api(server, 'PUT', '/api/graph/users/778', { token: SERVICE_KEY, body: {} });
+      expect(write.status).toBe(503);
+      expect(write.body.error.code).toBe('unavailable');
     } finally {
       await admin.query(`alter database ${name} allow_connections true`);
       await admin.end();

@@ -1,5 +1,4 @@
 import swagger from '@fastify/swagger';
-import { ErrorCodes } from '@presence/protocol';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -46,9 +45,15 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     }
   });
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    const { name, message } = catalogEntry(error);
-    if (ErrorCodes[name].status >= 500) deps.logger.error({ err: error }, 'request failed');
+  app.setErrorHandler(async (error: FastifyError, _request, reply) => {
+    let { name, message } = catalogEntry(error);
+    // An unexpected failure while the database is down is the outage, not a bug: say so, and when to retry.
+    if (name === 'INTERNAL' && (await deps.readiness().catch(() => null))?.database !== 'up') {
+      name = 'UNAVAILABLE';
+      message = 'a dependency is down; try again shortly';
+      reply.header('retry-after', '5');
+    }
+    if (name === 'INTERNAL') deps.logger.error({ err: error }, 'request failed');
     if ('headers' in error && error.headers && typeof error.headers === 'object') {
       reply.headers(error.headers as Record<string, string>);
     }
