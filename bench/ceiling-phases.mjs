@@ -9,7 +9,7 @@ import { warmupPlan } from './warmup.mjs';
  * verified once), then the target rate and each step. Returns its phases and the ratios to the server's
  * `phases`. It runs after the server has stopped, so the two never share the machine.
  */
-export async function measureCeiling({ options, run, timing, workers, redis, phases, cleanup }) {
+export async function measureCeiling({ options, run, timing, workers, redis, phases, cleanup, progress }) {
   const { rate, steps, durationS, stepS } = options;
   const { drive, generators } = workers;
   const redisPid = redis.pid;
@@ -36,6 +36,7 @@ export async function measureCeiling({ options, run, timing, workers, redis, pha
   const warmup = warmupPlan(options);
   await drive(ceilingPort, warmup.rate, warmup.ms, false);
   await drain(ceilingProcessed);
+  progress?.done('ceiling warm-up');
   const ceilingPhases = [];
   for (const multiplier of [1, ...steps]) {
     const before = await stats();
@@ -85,6 +86,7 @@ export async function measureCeiling({ options, run, timing, workers, redis, pha
         `(${phase.lossPct}%), ceiling CPU ${phase.cpu.ceiling}`,
     );
     ceilingPhases.push(phase);
+    progress?.done(phase.name);
   }
   await worker.stop();
   const serverBest = Math.max(...phases.map((p) => p.acceptedPerS));

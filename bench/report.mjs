@@ -4,8 +4,17 @@
 export const fmt = (n, digits = 0) =>
   n === null || n === undefined ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
+let wipeProgress = () => {};
+/** What to do before each log line: bench/progress.mjs wipes its terminal line. */
+export const beforeLog = (wipe) => {
+  wipeProgress = wipe;
+};
+
 /** A progress line, stamped with the time of day, so a slow step shows in the log. */
-export const log = (message) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+export const log = (message) => {
+  wipeProgress();
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+};
 
 /** The first progress line: what this run will do. */
 export function announce(runId, { users, rate, intervalMs, listenerCount, durationS, steps }) {

@@ -16,6 +16,7 @@ import { checkIdle, describeMachine } from './machine.mjs';
 import { measureMemoryPerSocket } from './memory.mjs';
 import { parseOptions, timeLimitS } from './options.mjs';
 import { startProfiler } from './profile.mjs';
+import { benchProgress } from './progress.mjs';
 import { announce, log, printReport } from './report.mjs';
 import { collectReport, resultsPath, writeReport } from './results.mjs';
 import { serverPhases } from './server-phase.mjs';
@@ -28,6 +29,7 @@ const options = parseOptions();
 const run = newRun();
 const timing = serverTiming(options);
 const cleanup = cleanupStack();
+const progress = benchProgress(options);
 cleanUpOnSignals(cleanup);
 
 async function main() {
@@ -40,25 +42,32 @@ async function main() {
   const database = await openDatabase(options, run, cleanup);
   const machine = describeMachine({ redisVersion: redis.version, postgresVersion: database.version });
   const seed = await seedDatabase(options, run, database);
+  progress.done('seed');
   const server = await startBenchServer(options, run, database, timing, cleanup);
   const users = chooseUsers(options);
   const workers = await startWorkers(options, run, users, server.port, cleanup);
+  progress.done('server and workers');
 
   const memory = await measureMemoryPerSocket(server, workers);
+  progress.done('memory');
   const warmup = await warmUp(options, server, workers);
+  progress.done('warm-up');
   const serverPhase = serverPhases(options, run, server, workers, redis);
   const profiler = options.profile ? await startProfiler(server.inspectPort) : null;
   const phases = [await serverPhase('measured', 1, options.durationS)];
+  progress.done('measured');
   const profile = profiler ? await profiler.stop(resultsPath(`server-${run.id}.cpuprofile`)) : null;
-  for (const multiplier of options.steps)
+  for (const multiplier of options.steps) {
     phases.push(await serverPhase(`step x${multiplier}`, multiplier, options.stepS));
+    progress.done(`step x${multiplier}`);
+  }
   await workers.close();
   await server.stop();
   log('server stopped');
 
   const ceiling = options.skipCeiling
     ? null
-    : await measureCeiling({ options, run, timing, workers, redis, phases, cleanup });
+    : await measureCeiling({ options, run, timing, workers, redis, phases, cleanup, progress });
 
   disarmWatchdog();
   return collectReport({
