@@ -232,6 +232,33 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     expect(metrics.body).toContain('presence_ws_connections 0');
     expect(metrics.body).toContain('presence_http_heartbeats_total{result="rate_limited"} 1');
   });
+
+  it('answers bulk statuses for oneself and visible users, in request order, leaving the others out', async () => {
+    await befriend(server, 160, 161);
+    await befriend(server, 160, 162);
+    const me = await server.mintToken(160);
+    await api(server, 'POST', '/api/presence/heartbeat/', {
+      token: await server.mintToken(162),
+      body: { status: 'away' },
+    });
+    const result = await api(server, 'POST', '/api/presence/statuses/', {
+      token: me,
+      body: { user_ids: [162, 99_999, 160, 161, 163] },
+    });
+    expect(result.status).toBe(200);
+    expect(result.body.users.map((u: { user_id: number }) => u.user_id)).toEqual([162, 160, 161]);
+    expect(result.body.users[0]).toMatchObject({ user_id: 162, status: 'away', v: expect.any(Number) });
+    for (const body of [
+      { user_ids: [] },
+      { user_ids: Array.from({ length: 1001 }, (_, i) => i + 1) },
+      { user_ids: [0] },
+      {},
+    ]) {
+      const bad = await api(server, 'POST', '/api/presence/statuses', { token: me, body });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('bad_request');
+    }
+  });
 });
 
 describe('graph endpoints without SERVICE_KEY', () => {

@@ -241,6 +241,11 @@ export class PresenceService {
     return this.reads.status(viewer, userId);
   }
 
+  /** Bulk read: the requested users who are the viewer or in visible(viewer), in request order. */
+  statuses(viewer: UserId, userIds: readonly UserId[]): Promise<UserPresence[]> {
+    return this.reads.statuses(viewer, userIds);
+  }
+
   onlineFriends(viewer: UserId): Promise<UserPresence[]> {
     return this.reads.onlineFriends(viewer);
   }

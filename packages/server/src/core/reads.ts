@@ -79,6 +79,17 @@ export class Reads {
     return (await this.presences([userId])).get(userId) ?? null;
   }
 
+  /**
+   * The presences of the requested users who are the viewer or in visible(viewer), in request order; the
+   * others are left out exactly as if they did not exist.
+   */
+  async statuses(viewer: UserId, userIds: readonly UserId[]): Promise<UserPresence[]> {
+    const visible = await this.options.visibility.visibleTo(viewer);
+    const wanted = [...new Set(userIds)].filter((id) => id === viewer || visible.has(id));
+    const found = await this.presences(wanted);
+    return wanted.map((id) => found.get(id) as UserPresence);
+  }
+
   /** The users of visible(viewer) who are not offline. */
   async onlineFriends(viewer: UserId): Promise<UserPresence[]> {
     const visible = [...(await this.options.visibility.visibleTo(viewer))];

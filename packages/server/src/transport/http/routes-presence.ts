@@ -8,6 +8,9 @@ import { errors, idParam, presenceSchema, usersSchema } from './schemas.js';
 const security = [{ userToken: [] }];
 
 /** User endpoints: heartbeat, status, online friends, online in a conversation. */
+/** Most users one bulk status request may name. */
+const MAX_BULK_STATUSES = 1_000;
+
 export function registerPresenceRoutes(app: FastifyInstance, { service, verifier, metrics }: HttpDeps): void {
   app.post<{ Body: { status?: PresenceStatus } | undefined }>(
     '/api/presence/heartbeat',
@@ -54,6 +57,34 @@ export function registerPresenceRoutes(app: FastifyInstance, { service, verifier
       const presence = await service.getStatus(viewer, userId);
       if (presence === null) throw new HttpError('NOT_FOUND', 'no such user');
       return presence;
+    },
+  );
+
+  app.post<{ Body: { user_ids: number[] } }>(
+    '/api/presence/statuses',
+    {
+      schema: {
+        summary: 'Presences of up to 1000 users: those that are me or in visible(me), in request order',
+        security,
+        body: {
+          type: 'object',
+          required: ['user_ids'],
+          additionalProperties: false,
+          properties: {
+            user_ids: {
+              type: 'array',
+              minItems: 1,
+              maxItems: MAX_BULK_STATUSES,
+              items: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+            },
+          },
+        },
+        response: { 200: usersSchema, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const viewer = await authenticate(request, verifier);
+      return { users: await service.statuses(viewer, request.body.user_ids) };
     },
   );
 
