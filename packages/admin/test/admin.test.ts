@@ -1,38 +1,23 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@presence/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { launchChromium, skipBrowserSuite } from '../../server/test/support/browser.js';
 import { api, SERVICE_KEY, sendUdp, startEmbedded } from '../../server/test/support/server.js';
-import { IN_CI } from '../../server/test/support/services.js';
 import { buildAdmin } from '../build.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
 /** Heartbeating users of the load, well clear of the demo users' ids. */
 const LOAD_USERS = Array.from({ length: 40 }, (_, i) => 5001 + i);
 const ROUNDS = 12;
 const ROUND_MS = 500;
 
-const hasChromium = existsSync(CHROMIUM);
-// Outside CI a machine without Chromium skips with one line; under CI a missing browser must fail the run.
-if (!hasChromium && !IN_CI)
-  console.log(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const SUITE = 'operations page and API docs in Chromium';
 
-describe.skipIf(!hasChromium && !IN_CI)('operations page and API docs in Chromium', () => {
+describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
   let browser: Browser;
   let server: RunningServer;
   const problems: string[] = [];
@@ -40,7 +25,7 @@ describe.skipIf(!hasChromium && !IN_CI)('operations page and API docs in Chromiu
   beforeAll(async () => {
     const [, launched, started] = await Promise.all([
       buildAdmin().then(() => mkdir(ARTIFACTS, { recursive: true })),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium(),
       startEmbedded({ demo: true }),
     ]);
     browser = launched;

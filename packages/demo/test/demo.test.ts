@@ -1,33 +1,18 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '@presence/server';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IN_CI } from '../../server/test/support/services.js';
+import { launchChromium, skipBrowserSuite } from '../../server/test/support/browser.js';
 import { buildDemo } from '../build.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
 /** Short, so the "offline after the grace" scenario is quick; long enough to tell apart from "at once". */
 const GRACE_MS = 1500;
 const IDLE_MS = 1500;
 
-const hasChromium = existsSync(CHROMIUM);
-// Outside CI a machine without Chromium skips with one line; under CI a missing browser must fail the run.
-if (!hasChromium && !IN_CI)
-  console.log(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const SUITE = 'demo app in Chromium';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 interface Demo {
@@ -37,7 +22,7 @@ interface Demo {
 
 type DemoUser = Demo['users'][number];
 
-describe.skipIf(!hasChromium && !IN_CI)('demo app in Chromium', () => {
+describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
   let browser: Browser;
   let server: Server;
   /** The user whose window watches; each test has its own other user, so no test sees another's leftovers. */
@@ -48,7 +33,7 @@ describe.skipIf(!hasChromium && !IN_CI)('demo app in Chromium', () => {
   beforeAll(async () => {
     const [, launched, started] = await Promise.all([
       buildDemo().then(() => mkdir(ARTIFACTS, { recursive: true })),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium(),
       startServer({
         port: 0,
         udpPort: 0,

@@ -1,31 +1,26 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '@presence/server';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IN_CI } from '../../server/test/support/services.js';
+import { launchChromium, skipBrowserSuite } from '../../server/test/support/browser.js';
 import { buildDemo } from '../build.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
 
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && !IN_CI)
-  console.log(`start page browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const SUITE = 'demo start page in Chromium';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 
-describe.skipIf(!hasChromium && !IN_CI)('demo start page in Chromium', () => {
+describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
   let browser: Browser;
   let server: Server;
 
   beforeAll(async () => {
     const [, launched, started] = await Promise.all([
       buildDemo().then(() => mkdir(ARTIFACTS, { recursive: true })),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium(),
       startServer({ port: 0, udpPort: 0, demo: true, dataDir: 'memory://', logLevel: 'silent' }),
     ]);
     browser = launched;

@@ -1,28 +1,13 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@presence/server';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, skipBrowserSuite } from '../../server/test/support/browser.js';
 import { api, befriend, graph, startEmbedded, TestClient } from '../../server/test/support/server.js';
-import { IN_CI } from '../../server/test/support/services.js';
 import { bundlePage, PAGE_HTML } from './page/bundle.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // The page comes from request interception, which Chromium places in the public address space; its
-  // requests to the server on 127.0.0.1 would then be blocked as a public page reaching the local network.
-  '--disable-features=LocalNetworkAccessChecks',
-];
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
 /** Where the page is served, on the server's own origin so that the SDK's HTTP heartbeats need no CORS. */
 const PAGE_PATH = '/react-test-page/';
@@ -32,14 +17,11 @@ const PAGE_PATH = '/react-test-page/';
  */
 const LONG_MS = 60_000;
 
-const hasChromium = existsSync(CHROMIUM);
-// Outside CI a machine without Chromium skips with one line; under CI a missing browser must fail the run.
-if (!hasChromium && !IN_CI)
-  console.log(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const SUITE = 'React bindings in Chromium';
 
 let nextId = 7000;
 
-describe.skipIf(!hasChromium && !IN_CI)('React bindings in Chromium', () => {
+describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
   let browser: Browser;
   let server: RunningServer;
   let script: string;
@@ -50,7 +32,11 @@ describe.skipIf(!hasChromium && !IN_CI)('React bindings in Chromium', () => {
   beforeAll(async () => {
     [script, browser, server] = await Promise.all([
       bundlePage(),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium([
+        // The page comes from request interception, which Chromium places in the public address space; its
+        // requests to the server on 127.0.0.1 would then be blocked as a public page reaching the local network.
+        '--disable-features=LocalNetworkAccessChecks',
+      ]),
       startEmbedded({ typingTtlMs: LONG_MS }),
       mkdir(ARTIFACTS, { recursive: true }),
     ]);

@@ -200,6 +200,17 @@ describe('WebSocket gateway (contract section 8)', () => {
     expect(outsider.received.filter((m) => m.type === 'presence.typing')).toEqual([]);
   });
 
+  it('answers status changes past the per-connection limit with rate_limited, and keeps the connection', async () => {
+    const client = await connect(40);
+    await client.next('presence.snapshot');
+    // The limit allows bursts of 10: a burst of 12 leaves at least the last one unapplied.
+    for (let i = 0; i < 12; i++)
+      client.send({ type: 'presence.status.set', status: i % 2 ? 'away' : 'online' });
+    expect((await client.next('error')).code).toBe('rate_limited');
+    client.send({ type: 'presence.typing.start', conversation_id: 999 });
+    expect((await client.next('error', (m) => m.code === 'forbidden')).code).toBe('forbidden');
+  });
+
   it('sets away over the socket without a heartbeat: closing still means offline after the grace', async () => {
     await befriend(server, 40, 41);
     const watcher = await connect(40);

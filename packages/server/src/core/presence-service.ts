@@ -232,10 +232,6 @@ export class PresenceService {
     return this.reads.presences(userIds);
   }
 
-  visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
-    return this.visibility.visibleTo(userId);
-  }
-
   /** A user's presence for `viewer`: null unless it is the viewer or in visible(viewer) (answered like "no such user"). */
   getStatus(viewer: UserId, userId: UserId): Promise<UserPresence | null> {
     return this.reads.status(viewer, userId);

@@ -4,7 +4,7 @@ import type { UserId } from './types.js';
 interface Entry {
   value: Promise<ReadonlySet<UserId>>;
   loadedAt: number;
-  version: number | undefined;
+  version: number;
 }
 
 interface Waiting {
@@ -32,15 +32,13 @@ export class SetCache {
   }
 
   /**
-   * The set for `key`. With a `version` (the key's graph version, read just before), an entry loaded under
-   * another version is stale and loaded again: that is how a change made on another process applies at once.
+   * The set for `key` at `version` (the key's graph version, read just before): an entry loaded under another
+   * version is stale and loaded again, which is how a change made on another process applies at once.
    */
-  get(key: number, version?: number): Promise<ReadonlySet<UserId>> {
+  get(key: number, version: number): Promise<ReadonlySet<UserId>> {
     const now = this.options.clock();
     const hit = this.entries.get(key);
-    // An entry loaded without a version is never taken as current for a versioned read.
-    const current = version === undefined || hit?.version === version;
-    if (hit !== undefined && current && now - hit.loadedAt < this.options.ttlMs) {
+    if (hit !== undefined && hit.version === version && now - hit.loadedAt < this.options.ttlMs) {
       // Re-insert to mark it most recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
