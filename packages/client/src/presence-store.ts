@@ -1,4 +1,4 @@
-import type { TypingMessage, UserPresence } from '@presence/protocol';
+import type { Clients, TypingMessage, UserPresence } from '@presence/protocol';
 
 /** A change of one user's presence. `previous` is null the first time the client hears of the user. */
 export interface StatusEvent extends UserPresence {
@@ -9,7 +9,11 @@ export interface StatusEvent extends UserPresence {
 export type TypingEvent = Omit<TypingMessage, 'type'>;
 
 function samePresence(a: UserPresence, b: UserPresence): boolean {
-  return a.status === b.status && a.last_seen === b.last_seen && a.v === b.v;
+  return a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients);
+}
+
+function sameClients(a: Clients, b: Clients): boolean {
+  return a.web === b.web && a.mobile === b.mobile && a.desktop === b.desktop;
 }
 
 /**
@@ -67,7 +71,13 @@ export class PresenceStore {
   applyStatus(user: UserPresence): StatusEvent | null {
     const previous = this.#users.get(user.user_id) ?? null;
     if (previous && (user.v < previous.v || samePresence(previous, user))) return null;
-    const next = { user_id: user.user_id, status: user.status, last_seen: user.last_seen, v: user.v };
+    const next: UserPresence = {
+      user_id: user.user_id,
+      status: user.status,
+      last_seen: user.last_seen,
+      v: user.v,
+      clients: { ...user.clients },
+    };
     this.#users.set(user.user_id, next);
     return { ...next, previous };
   }

@@ -1,5 +1,14 @@
 import type { ErrorCode } from './errors.js';
-import { isId, isStatus, type PresenceStatus, type UserPresence } from './presence.js';
+import {
+  type ClientKind,
+  type Clients,
+  isClientKind,
+  isDeviceId,
+  isId,
+  isStatus,
+  type PresenceStatus,
+  type UserPresence,
+} from './presence.js';
 
 /** Server to client: every user of visible(me), sent first on every connection. */
 export interface SnapshotMessage {
@@ -107,9 +116,25 @@ function isPresence(value: unknown): value is UserPresence {
   );
 }
 
+/** Clients as sent, keeping only known kinds with a live status (an older server sends none: empty). */
+function clientsOf(value: unknown): Clients {
+  const clients: Clients = {};
+  if (typeof value !== 'object' || value === null) return clients;
+  for (const [kind, status] of Object.entries(value)) {
+    if (isClientKind(kind) && (status === 'online' || status === 'away')) clients[kind] = status;
+  }
+  return clients;
+}
+
 /** Picks the wire fields only, so extra fields a newer server adds never leak into a client's store. */
 function presenceOf(value: UserPresence): UserPresence {
-  return { user_id: value.user_id, status: value.status, last_seen: value.last_seen, v: value.v };
+  return {
+    user_id: value.user_id,
+    status: value.status,
+    last_seen: value.last_seen,
+    v: value.v,
+    clients: clientsOf(value.clients),
+  };
 }
 
 /**
@@ -168,6 +193,10 @@ export interface HeartbeatPacket {
   token: string;
   timestamp: number;
   status?: PresenceStatus;
+  /** The device it comes from (1 to 64 of `[A-Za-z0-9_-]`); absent: `default`. */
+  device?: string;
+  /** What kind of client the device is; absent: `web`. */
+  client?: ClientKind;
 }
 
 /** Why a heartbeat datagram was dropped: the `reason` label of `presence_udp_packets_total`. */
@@ -200,14 +229,18 @@ export function parseHeartbeatPacket(
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     return { ok: false, reason: 'bad_fields' };
-  const { user_id, token, timestamp, status } = data as Record<string, unknown>;
+  const { user_id, token, timestamp, status, device, client } = data as Record<string, unknown>;
   if (!isId(user_id) || typeof token !== 'string' || token.length === 0)
     return { ok: false, reason: 'bad_fields' };
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) {
     return { ok: false, reason: 'bad_fields' };
   }
   if (status !== undefined && !isStatus(status)) return { ok: false, reason: 'bad_fields' };
+  if (device !== undefined && !isDeviceId(device)) return { ok: false, reason: 'bad_fields' };
+  if (client !== undefined && !isClientKind(client)) return { ok: false, reason: 'bad_fields' };
   const value: HeartbeatPacket = { user_id, token, timestamp };
   if (status !== undefined) value.status = status;
+  if (device !== undefined) value.device = device;
+  if (client !== undefined) value.client = client;
   return { ok: true, value };
 }

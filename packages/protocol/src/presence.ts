@@ -16,6 +16,22 @@ export interface UserPresence {
    * Frames may arrive in any order; keep the one with the larger `v`.
    */
   v: number;
+  /** The most available status per kind of client over live devices; empty when offline. */
+  clients: Clients;
+}
+
+/** The kinds of client a device can be (contract section 11). */
+export const CLIENT_KINDS = ['web', 'mobile', 'desktop'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+export type Clients = Partial<Record<ClientKind, 'online' | 'away'>>;
+
+export function isClientKind(value: unknown): value is ClientKind {
+  return value === 'web' || value === 'mobile' || value === 'desktop';
+}
+
+/** A device id: 1 to 64 characters of `[A-Za-z0-9_-]`. */
+export function isDeviceId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value);
 }
 
 /** User and conversation ids are positive integers that fit in a JSON number exactly. */

@@ -47,7 +47,8 @@ export class FanOut {
   /** Announces a state learned during an outage of the shared store, as the change it was. */
   restored(userId: UserId, state: UserState): void {
     const { status, lastSeen, lastHeartbeat, v } = state;
-    this.transition({ userId, status, lastSeen, v, previous: status }, lastHeartbeat);
+    const { clients } = presenceOf(userId, state);
+    this.transition({ userId, status, lastSeen, v, previous: status, clients }, lastHeartbeat);
   }
 
   typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {

@@ -2,12 +2,21 @@ import type { PresenceStatus } from '@presence/protocol';
 import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
 import type { HeldSockets, LivenessStore } from './ports.js';
+import type { ClientKind, Clients, DeviceRef } from './rules.js';
 import { TurnBatcher } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
 
 /** What one heartbeat of a batch came to (the UDP path needs no more). */
+/** One heartbeat for the store: a user's claimed status from one of its devices. */
+export interface HeartbeatRequest {
+  userId: UserId;
+  status: PresenceStatus;
+  device?: string;
+  client?: ClientKind;
+}
+
 export type BatchHeartbeatResult =
-  | { accepted: true; at: number; v: number }
+  | { accepted: true; at: number; v: number; status: PresenceStatus; clients: Clients }
   | { accepted: false; retryAfterMs: number };
 
 export interface LivenessOptions {
@@ -34,8 +43,10 @@ const EXPIRE_RETRY_MS = 1_000;
  */
 export class Liveness {
   private readonly deadlines: DeadlineWheel<UserId>;
-  /** Open WebSockets of this process, per user: the users whose liveness this process refreshes. */
-  private readonly sockets = new Map<UserId, number>();
+  /**
+   * Open WebSockets of this process, per user and device: the devices whose liveness this process refreshes.
+   */
+  private readonly sockets = new Map<UserId, Map<string, { kind: ClientKind; count: number }>>();
 
   private readonly active: TurnBatcher<UserId>;
 
@@ -49,52 +60,67 @@ export class Liveness {
     return [...this.sockets.keys()];
   }
 
-  /** Users with an open WebSocket on this process, with how many. */
-  heldSockets(): HeldSockets[] {
-    return [...this.sockets].map(([userId, sockets]) => ({ userId, sockets }));
+  /** Devices with an open WebSocket on this process, with how many. */
+  heldSockets(): (HeldSockets & { kind: ClientKind })[] {
+    const held: (HeldSockets & { kind: ClientKind })[] = [];
+    for (const [userId, devices] of this.sockets)
+      for (const [device, { kind, count }] of devices) held.push({ userId, device, kind, sockets: count });
+    return held;
+  }
+
+  private hold(userId: UserId, device: DeviceRef, delta: 1 | -1): void {
+    let devices = this.sockets.get(userId);
+    if (devices === undefined) {
+      if (delta < 0) return;
+      devices = new Map();
+      this.sockets.set(userId, devices);
+    }
+    const count = (devices.get(device.id)?.count ?? 0) + delta;
+    if (count > 0) devices.set(device.id, { kind: device.kind, count });
+    else devices.delete(device.id);
+    if (devices.size === 0) this.sockets.delete(userId);
+  }
+
+  private schedule(userId: UserId, deadline: number | null): void {
+    if (deadline === null) this.deadlines.cancel(userId);
+    else this.deadlines.schedule(userId, deadline);
   }
 
   /** Many heartbeats in one store round trip; transitions are announced, deadlines scheduled. */
-  async heartbeats(
-    inputs: ReadonlyArray<{ userId: UserId; status: PresenceStatus }>,
-  ): Promise<BatchHeartbeatResult[]> {
+  async heartbeats(inputs: readonly HeartbeatRequest[]): Promise<BatchHeartbeatResult[]> {
     const at = this.options.clock();
-    const outcomes = await this.options.store.heartbeat(
-      inputs.map(({ userId, status }) => ({ userId, status, at })),
-    );
+    const outcomes = await this.options.store.heartbeat(inputs.map((input) => ({ ...input, at })));
     return outcomes.map((outcome, i): BatchHeartbeatResult => {
       if (!outcome.accepted) return outcome;
       const { userId } = inputs[i] as { userId: UserId };
-      if (outcome.deadline === null) this.deadlines.cancel(userId);
-      else this.deadlines.schedule(userId, outcome.deadline);
+      this.schedule(userId, outcome.deadline);
       if (outcome.transition) this.options.fanOut.transition(outcome.transition, at);
-      return { accepted: true, at, v: outcome.v };
+      return { accepted: true, at, v: outcome.v, status: outcome.status, clients: outcome.clients };
     });
   }
 
-  /** A WebSocket of this process opened for the user; held here only once the store has counted it. */
-  async connect(userId: UserId): Promise<void> {
-    const { transition } = await this.options.store.connect(userId, this.options.clock());
-    this.deadlines.cancel(userId);
-    this.sockets.set(userId, (this.sockets.get(userId) ?? 0) + 1);
+  /** A WebSocket of a device opened here; held here only once the store has counted it. */
+  async connect(userId: UserId, device: DeviceRef): Promise<void> {
+    const { transition, deadline } = await this.options.store.connect(userId, this.options.clock(), device);
+    this.schedule(userId, deadline);
+    this.hold(userId, device, 1);
     if (transition) this.options.fanOut.transition(transition, null);
   }
 
-  /** A status chosen over an open WebSocket: a change of status, not a heartbeat (presence ends with the socket). */
-  async setStatus(userId: UserId, status: 'online' | 'away'): Promise<void> {
-    const { transition } = await this.options.store.setStatus(userId, status, this.options.clock());
+  /** A status chosen over an open WebSocket for its device: a change, not a heartbeat (it ends with the socket). */
+  async setStatus(userId: UserId, status: 'online' | 'away', device: string): Promise<void> {
+    const { transition } = await this.options.store.setStatus(userId, status, this.options.clock(), device);
     if (transition) this.options.fanOut.transition(transition, null);
   }
 
   /**
-   * A WebSocket of this process closed: offline after the grace unless something else keeps the user live.
+   * A WebSocket of a device closed here: the device ends after the grace unless something else keeps it.
    * `clean` when the client closed it (its last activity), not when it was cut for not answering.
    */
-  async disconnect(userId: UserId, clean: boolean): Promise<void> {
-    const left = (this.sockets.get(userId) ?? 1) - 1;
-    if (left > 0) this.sockets.set(userId, left);
-    else this.sockets.delete(userId);
-    const { deadline } = await this.options.store.disconnect(userId, this.options.clock(), clean);
+  async disconnect(userId: UserId, device: DeviceRef, clean: boolean): Promise<void> {
+    this.hold(userId, device, -1);
+    const at = this.options.clock();
+    const { deadline } = await this.options.store.disconnect(userId, at, clean, device.id);
     if (deadline !== null) this.deadlines.schedule(userId, deadline);
   }
 
@@ -116,9 +142,9 @@ export class Liveness {
   async reconnectHeld(): Promise<void> {
     const at = this.options.clock();
     // The sockets held now: one that connects meanwhile is counted by its own connect.
-    for (const [userId, count] of [...this.sockets]) {
-      for (let i = 0; i < count; i++) {
-        const { transition } = await this.options.store.connect(userId, at);
+    for (const { userId, device, kind, sockets } of this.heldSockets()) {
+      for (let i = 0; i < sockets; i++) {
+        const { transition } = await this.options.store.connect(userId, at, { id: device as string, kind });
         if (transition) this.options.fanOut.transition(transition, null);
       }
     }
@@ -138,9 +164,13 @@ export class Liveness {
     return stale.length;
   }
 
-  /** Refreshes the liveness of every user holding a WebSocket here, with the number of sockets held. */
+  /**
+   * Refreshes the liveness of every device holding a WebSocket here, with the number of sockets held, and
+   * expires the users whose other devices are past their deadline (whoever watched those may have died).
+   */
   async refresh(now: number): Promise<void> {
-    await this.options.store.touch(this.heldSockets(), now);
+    const due = await this.options.store.touch(this.heldSockets(), now);
+    await Promise.all(due.map((userId) => this.expire(userId, now)));
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */
@@ -152,7 +182,7 @@ export class Liveness {
 
   /** Lets go of every socket held here without announcing anything (graceful shutdown). */
   async detach(now: number): Promise<void> {
-    await this.options.store.detach(this.heldUsers(), now);
+    await this.options.store.detach(this.heldSockets(), now);
     this.sockets.clear();
   }
 
@@ -160,8 +190,7 @@ export class Liveness {
     try {
       const outcome = await this.options.store.expire(userId, now);
       if (outcome.transition) this.options.fanOut.transition(outcome.transition, null);
-      else if (outcome.deadline !== null && !this.sockets.has(userId))
-        this.deadlines.schedule(userId, outcome.deadline);
+      if (outcome.deadline !== null) this.deadlines.schedule(userId, outcome.deadline);
       if (outcome.stoppedTyping.length > 0) this.options.onTypingEnded(userId, outcome.stoppedTyping);
     } catch (error) {
       this.deadlines.schedule(userId, now + EXPIRE_RETRY_MS);

@@ -1,5 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { RuleConfig, UserState } from './rules.js';
+import type { ClientKind, Clients, DeviceRef, RuleConfig, UserState } from './rules.js';
 import type { ConversationId, PresenceRecord, Transition, UserId } from './types.js';
 
 /**
@@ -14,14 +14,26 @@ export interface HeartbeatInput {
   userId: UserId;
   status: PresenceStatus;
   at: number;
+  /** The device it comes from (contract section 11); absent: `default`. */
+  device?: string;
+  /** What kind of client the device is; absent: `web`. */
+  client?: ClientKind;
 }
 
 export type HeartbeatOutcome =
-  | { accepted: true; transition: Transition | null; deadline: number | null; v: number }
+  | {
+      accepted: true;
+      transition: Transition | null;
+      deadline: number | null;
+      v: number;
+      /** The user's status and clients after it (over all devices). */
+      status: PresenceStatus;
+      clients: Clients;
+    }
   | { accepted: false; retryAfterMs: number };
 
 export interface ExpireOutcome {
-  /** Set when this call took the user offline: the caller, and no other process, announces it. */
+  /** Set when this call changed the user (offline, or fewer devices): the caller, and no other, announces it. */
   transition: Transition | null;
   /** When to look again, if the user is still live. */
   deadline: number | null;
@@ -37,10 +49,12 @@ export interface Restored {
   typing: readonly TypingEntry[];
 }
 
-/** How many open WebSockets this process holds for a user. */
+/** How many open WebSockets this process holds for a device of a user. */
 export interface HeldSockets {
   userId: UserId;
   sockets: number;
+  /** Absent: `default`. */
+  device?: string;
 }
 
 export interface TypingEntry {
@@ -56,27 +70,45 @@ export interface LivenessStore {
   readonly rules: RuleConfig;
   /** Applies heartbeats in order; one outcome per input. */
   heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]>;
-  /** A WebSocket of this process opened for the user. */
-  connect(userId: UserId, at: number): Promise<{ transition: Transition | null }>;
-  /** A status chosen over an open WebSocket of this process (not a heartbeat). */
+  /**
+   * A WebSocket of this process opened for a device of the user (absent: `default`); returns when the user's
+   * other devices next need a look.
+   */
+  connect(
+    userId: UserId,
+    at: number,
+    device?: DeviceRef,
+  ): Promise<{ transition: Transition | null; deadline: number | null }>;
+  /** A status chosen over an open WebSocket of this process for its device (not a heartbeat). */
   setStatus(
     userId: UserId,
     status: 'online' | 'away',
     at: number,
+    device?: string,
   ): Promise<{ transition: Transition | null }>;
   /**
    * A WebSocket of this process closed; returns when to check for offline. `clean`: the client closed it (its
    * last activity); otherwise it was cut (no answer to pings), which does not move last_seen.
    */
-  disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }>;
+  disconnect(
+    userId: UserId,
+    at: number,
+    clean: boolean,
+    device?: string,
+  ): Promise<{ deadline: number | null }>;
   /**
    * Refreshes the liveness of users this process holds WebSockets for, and this process's own liveness,
-   * stating how many sockets it holds per user (so counts lost while this process looked dead come back).
+   * stating how many sockets it holds per device (so counts lost while this process looked dead come back).
+   * Returns the users with a device past its deadline (its heartbeats stopped and whoever watched them died),
+   * for the caller to expire.
    */
-  touch(held: readonly HeldSockets[], at: number): Promise<void>;
+  touch(held: readonly HeldSockets[], at: number): Promise<UserId[]>;
   /** Activity of users over their sockets (frames, pongs): moves last_seen of those not offline. */
   activity(userIds: readonly UserId[], at: number): Promise<void>;
-  /** Compare-and-remove: takes the user offline if the deadline has passed, atomically. */
+  /**
+   * Compare-and-remove: ends the user's devices whose deadline has passed, atomically; the transition is set
+   * when that changed the user's status or clients.
+   */
   expire(userId: UserId, at: number): Promise<ExpireOutcome>;
   /** Users not offline whose last liveness signal is at or before `cutoff` (the crash-safe sweep). */
   staleUsers(cutoff: number, limit: number): Promise<UserId[]>;
@@ -86,7 +118,7 @@ export interface LivenessStore {
    */
   cleanup(at: number): Promise<UserId[]>;
   /** Drops this process's hold on its users' WebSockets (graceful shutdown), without announcing anything. */
-  detach(userIds: readonly UserId[], at: number): Promise<void>;
+  detach(held: readonly HeldSockets[], at: number): Promise<void>;
 }
 
 /** Reads of hot state, and the cache-aside refill from the durable record. */

@@ -2,13 +2,19 @@ import { EventEmitter } from 'node:events';
 import type { PresenceStatus, SelfPresence, UserPresence } from '@presence/protocol';
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
-import { type BatchHeartbeatResult, Liveness } from './liveness.js';
+import { type BatchHeartbeatResult, type HeartbeatRequest, Liveness } from './liveness.js';
 import { Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Reads } from './reads.js';
-import type { RuleConfig, UserState } from './rules.js';
+import {
+  DEFAULT_DEVICE,
+  DEFAULT_DEVICE_REF,
+  type DeviceRef,
+  type RuleConfig,
+  type UserState,
+} from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -126,38 +132,49 @@ export class PresenceService {
     return this.persistence.ensureUsers(ids);
   }
 
-  /** One heartbeat (HTTP). An unchanged heartbeat sooner than the minimum interval is refused with the wait. */
-  async heartbeat(userId: UserId, status: PresenceStatus = 'online'): Promise<HeartbeatResult> {
+  /**
+   * One heartbeat (HTTP) of a device. An unchanged heartbeat sooner than the minimum interval after that
+   * device's last is refused with the wait. The answer is the user's presence over all devices.
+   */
+  async heartbeat(
+    userId: UserId,
+    status: PresenceStatus = 'online',
+    device: Partial<DeviceRef> = {},
+  ): Promise<HeartbeatResult> {
     await this.ensureUsers([userId]);
-    const [result] = (await this.liveness.heartbeats([{ userId, status }])) as [BatchHeartbeatResult];
+    const [result] = (await this.liveness.heartbeats([
+      { userId, status, device: device.id, client: device.kind },
+    ])) as [BatchHeartbeatResult];
     if (!result.accepted) return result;
-    return { accepted: true, presence: { user_id: userId, status, last_seen: iso(result.at), v: result.v } };
+    const { v, clients } = result;
+    return {
+      accepted: true,
+      presence: { user_id: userId, status: result.status, last_seen: iso(result.at), v, clients },
+    };
   }
 
   /**
    * Many heartbeats in one store round trip (the UDP path batches here). No database work waits in front of
    * them: a first-seen user is created by the write-through of its first transition.
    */
-  heartbeats(
-    inputs: ReadonlyArray<{ userId: UserId; status: PresenceStatus }>,
-  ): Promise<BatchHeartbeatResult[]> {
+  heartbeats(inputs: readonly HeartbeatRequest[]): Promise<BatchHeartbeatResult[]> {
     return this.liveness.heartbeats(inputs);
   }
 
-  /** A WebSocket of this process opened for the user. */
-  async connect(userId: UserId): Promise<void> {
+  /** A WebSocket of this process opened for a device of the user. */
+  async connect(userId: UserId, device: DeviceRef = DEFAULT_DEVICE_REF): Promise<void> {
     await this.ensureUsers([userId]);
-    await this.liveness.connect(userId);
+    await this.liveness.connect(userId, device);
   }
 
-  /** A status chosen over an open WebSocket. */
-  setStatus(userId: UserId, status: 'online' | 'away'): Promise<void> {
-    return this.liveness.setStatus(userId, status);
+  /** A status chosen over an open WebSocket, for its device. */
+  setStatus(userId: UserId, status: 'online' | 'away', device: string = DEFAULT_DEVICE): Promise<void> {
+    return this.liveness.setStatus(userId, status, device);
   }
 
   /** A WebSocket of this process closed; `clean` when the client closed it, not when it was cut. */
-  disconnect(userId: UserId, clean = true): Promise<void> {
-    return this.liveness.disconnect(userId, clean);
+  disconnect(userId: UserId, clean = true, device: DeviceRef = DEFAULT_DEVICE_REF): Promise<void> {
+    return this.liveness.disconnect(userId, device, clean);
   }
 
   /** The user did something over a socket (a frame, a pong): last_seen moves, in batches. */
@@ -180,16 +197,23 @@ export class PresenceService {
     const records = await this.durable.getPresences(held.map((h) => h.userId));
     const now = this.clock();
     const states = new Map<UserId, UserState>();
-    for (const { userId, sockets } of held) {
+    for (const { userId, device, kind, sockets } of held) {
       const record = records.get(userId);
+      const devices = { ...states.get(userId)?.devices };
+      devices[device as string] = {
+        status: 'online',
+        kind,
+        lastHeartbeat: null,
+        lastSocket: now,
+        lastDisconnect: null,
+        connections: sockets,
+      };
       states.set(userId, {
         status: record && record.status !== 'offline' ? record.status : 'online',
         lastSeen: record?.lastSeen ?? now,
         lastHeartbeat: record?.lastHeartbeat ?? null,
-        connections: sockets,
-        lastSocket: now,
-        lastDisconnect: null,
         v: record?.v ?? 0,
+        devices,
       });
     }
     await standIn.fill(states);

@@ -58,15 +58,13 @@ export class Reads {
         continue;
       }
       const v = record?.v ?? 0;
-      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen), v });
+      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen), v, clients: {} });
       refill.set(userId, {
         status: 'offline',
         lastSeen,
         lastHeartbeat: record?.lastHeartbeat ?? null,
-        connections: 0,
-        lastSocket: null,
-        lastDisconnect: null,
         v,
+        devices: {},
       });
     }
     await store.fill(refill).catch((error) => this.options.onError(error, 'refill'));

@@ -1,27 +1,55 @@
 import type { PresenceStatus } from '@presence/protocol';
 
 /**
- * The liveness rules (online while a socket is open or the last heartbeat is younger than the timeout;
- * offline after the later of timeout and close grace) as plain functions over data, with time passed in. The
- * in-memory store applies them directly; the Redis store runs the same rules in Lua (store/redis/lua/),
- * and one conformance suite holds both to them.
+ * The liveness rules as plain functions over data, with time passed in. Each device of a user (a WebSocket, or
+ * a heartbeat source naming a device) is live while a socket of it is open or its last heartbeat is younger
+ * than the timeout, and ends after the later of timeout and close grace; the user is as available as the most
+ * available live device (contract sections 5 and 11). The in-memory store applies these directly; the Redis
+ * store runs the same rules in Lua (store/redis/lua/), and one conformance suite holds both to them.
  */
 
-/** What a store keeps per user to decide liveness. Times are epoch ms. */
-export interface UserState {
+export type ClientKind = 'web' | 'mobile' | 'desktop';
+export const CLIENT_KINDS: readonly ClientKind[] = ['web', 'mobile', 'desktop'];
+/** The device of a heartbeat that names none. */
+export const DEFAULT_DEVICE = 'default';
+
+/** The most available status per kind of client over live devices; empty when offline. */
+export type Clients = Partial<Record<ClientKind, 'online' | 'away'>>;
+
+/** Which device a liveness signal comes from. */
+export interface DeviceRef {
+  id: string;
+  kind: ClientKind;
+}
+export const DEFAULT_DEVICE_REF: DeviceRef = Object.freeze({ id: DEFAULT_DEVICE, kind: 'web' });
+
+/** What a store keeps per device. Times are epoch ms. */
+export interface DeviceState {
+  /** `offline` only while a socket of the device is open after its offline heartbeat (the hold). */
   status: PresenceStatus;
-  /** Last heartbeat or WebSocket activity (what users see as last_seen). */
-  lastSeen: number | null;
-  /** Last accepted UDP or HTTP heartbeat. */
+  kind: ClientKind;
+  /** Last accepted heartbeat of this device. */
   lastHeartbeat: number | null;
-  /** Open WebSockets on live processes. */
-  connections: number;
-  /** Last WebSocket liveness: connect, periodic refresh or close. */
+  /** Last WebSocket liveness of this device: connect, periodic refresh or close. */
   lastSocket: number | null;
-  /** When the last WebSocket closed cleanly. */
+  /** When its last WebSocket closed. */
   lastDisconnect: number | null;
-  /** Version of the presence: grows with every change (0 before the first). */
+  /** Open WebSockets of this device on live processes. */
+  connections: number;
+}
+
+/** What a store keeps per user. Times are epoch ms. */
+export interface UserState {
+  /** The status last decided (and announced): the most available over live devices. */
+  status: PresenceStatus;
+  /** Last heartbeat or WebSocket activity over all devices (what users see as last_seen). */
+  lastSeen: number | null;
+  /** Last accepted UDP or HTTP heartbeat of any device (stored in PostgreSQL). */
+  lastHeartbeat: number | null;
+  /** Version of the presence: grows with every change of status or clients (0 before the first). */
   v: number;
+  /** Devices that are live, or held offline by an open socket; a device that ends is removed. */
+  devices: Readonly<Record<string, DeviceState>>;
 }
 
 export interface RuleConfig {
@@ -34,13 +62,12 @@ export const OFFLINE: UserState = Object.freeze({
   status: 'offline',
   lastSeen: null,
   lastHeartbeat: null,
-  connections: 0,
-  lastSocket: null,
-  lastDisconnect: null,
   v: 0,
+  devices: Object.freeze({}),
 });
 
 const later = (a: number | null, b: number): number => (a === null || b > a ? b : a);
+const RANK = { offline: 0, away: 1, online: 2 } as const;
 
 /**
  * The version of a change made at `at`: above the last one, and never below the time of the change, so that
@@ -48,9 +75,86 @@ const later = (a: number | null, b: number): number => (a === null || b > a ? b 
  */
 export const nextVersion = (v: number, at: number): number => Math.max(v + 1, at);
 
-/** `after` with its version moved on when its status differs from `before`'s. */
-function versioned(before: UserState, after: UserState, at: number): UserState {
-  return after.status === before.status ? after : { ...after, v: nextVersion(before.v, at) };
+/** The most available status per kind over the live devices. */
+export function clientsOf(devices: Readonly<Record<string, DeviceState>>): Clients {
+  const clients: Clients = {};
+  for (const kind of CLIENT_KINDS) {
+    let best: PresenceStatus = 'offline';
+    for (const device of Object.values(devices))
+      if (device.kind === kind && RANK[device.status] > RANK[best]) best = device.status;
+    if (best !== 'offline') clients[kind] = best;
+  }
+  return clients;
+}
+
+/** `web=online,mobile=away`: clients in a fixed order, as the Redis hash stores them and changes compare. */
+export function clientsKey(clients: Clients): string {
+  return CLIENT_KINDS.filter((k) => clients[k] !== undefined)
+    .map((k) => `${k}=${clients[k]}`)
+    .join(',');
+}
+
+export function parseClientsKey(text: string | undefined): Clients {
+  const clients: Clients = {};
+  for (const pair of (text ?? '').split(',')) {
+    const [kind, status] = pair.split('=');
+    if (CLIENT_KINDS.includes(kind as ClientKind) && (status === 'online' || status === 'away'))
+      clients[kind as ClientKind] = status;
+  }
+  return clients;
+}
+
+/** The user's status from the devices: online if any is online, else away if any is live, else offline. */
+export function statusOf(clients: Clients): PresenceStatus {
+  const statuses = Object.values(clients);
+  if (statuses.includes('online')) return 'online';
+  return statuses.length > 0 ? 'away' : 'offline';
+}
+
+/**
+ * The user after its devices changed: status from the devices, and a new version when status or clients
+ * differ from before (a change to announce).
+ */
+function settle(
+  before: UserState,
+  devices: Record<string, DeviceState>,
+  at: number,
+  times: Partial<Pick<UserState, 'lastSeen' | 'lastHeartbeat'>> = {},
+): UserState {
+  const clients = clientsOf(devices);
+  const status = statusOf(clients);
+  const changed = status !== before.status || clientsKey(clients) !== clientsKey(clientsOf(before.devices));
+  return {
+    ...before,
+    ...times,
+    status,
+    devices,
+    v: changed ? nextVersion(before.v, at) : before.v,
+  };
+}
+
+/** Whether `after` is a change from `before` that subscribers must hear about. */
+export const changedBetween = (before: UserState, after: UserState): boolean => after.v !== before.v;
+
+const blankDevice = (kind: ClientKind): DeviceState => ({
+  status: 'offline',
+  kind,
+  lastHeartbeat: null,
+  lastSocket: null,
+  lastDisconnect: null,
+  connections: 0,
+});
+
+/** The devices with `id` replaced, or removed when it ended (offline with no socket holding it). */
+function withDevice(
+  devices: Readonly<Record<string, DeviceState>>,
+  id: string,
+  device: DeviceState,
+): Record<string, DeviceState> {
+  const next = { ...devices };
+  if (device.status === 'offline' && device.connections <= 0) delete next[id];
+  else next[id] = device;
+  return next;
 }
 
 export type HeartbeatDecision =
@@ -58,79 +162,100 @@ export type HeartbeatDecision =
   | { accepted: false; retryAfterMs: number };
 
 /**
- * A heartbeat claiming `claimed`. An unchanged one within the minimum interval of the last accepted one is
- * refused with the time left; any other is accepted and moves last_seen.
+ * A heartbeat of a device claiming `claimed`. An unchanged one within the minimum interval of that device's
+ * last accepted one is refused with the time left; any other is accepted and moves last_seen.
  */
 export function heartbeat(
   state: UserState,
   claimed: PresenceStatus,
   at: number,
   rules: RuleConfig,
+  ref: DeviceRef = DEFAULT_DEVICE_REF,
 ): HeartbeatDecision {
-  const unchanged = claimed === state.status;
-  if (unchanged && state.lastHeartbeat !== null) {
-    const elapsed = at - state.lastHeartbeat;
+  const device = state.devices[ref.id] ?? blankDevice(ref.kind);
+  if (claimed === device.status && device.lastHeartbeat !== null) {
+    const elapsed = at - device.lastHeartbeat;
     if (elapsed < rules.heartbeatMinIntervalMs) {
       return { accepted: false, retryAfterMs: rules.heartbeatMinIntervalMs - Math.max(0, elapsed) };
     }
   }
-  const after = {
-    ...state,
+  const devices = withDevice(state.devices, ref.id, {
+    ...device,
     status: claimed,
+    kind: ref.kind,
+    lastHeartbeat: later(device.lastHeartbeat, at),
+  });
+  const after = settle(state, devices, at, {
     lastSeen: later(state.lastSeen, at),
     lastHeartbeat: later(state.lastHeartbeat, at),
-  };
-  return { accepted: true, changed: !unchanged, state: versioned(state, after, at) };
+  });
+  return { accepted: true, changed: changedBetween(state, after), state: after };
 }
 
-/** A WebSocket opened: online at once (an away set by heartbeat stays away). */
-export function connect(state: UserState, at: number): UserState {
-  return versioned(
-    state,
-    {
-      ...state,
-      status: state.status === 'offline' ? 'online' : state.status,
-      connections: state.connections + 1,
-      lastSeen: later(state.lastSeen, at),
-      lastSocket: later(state.lastSocket, at),
-    },
-    at,
-  );
+/** A WebSocket of a device opened: the device is online at once (an away it had stays away). */
+export function connect(state: UserState, at: number, ref: DeviceRef = DEFAULT_DEVICE_REF): UserState {
+  const device = state.devices[ref.id] ?? blankDevice(ref.kind);
+  const devices = withDevice(state.devices, ref.id, {
+    ...device,
+    kind: ref.kind,
+    status: device.status === 'offline' ? 'online' : device.status,
+    connections: device.connections + 1,
+    lastSocket: later(device.lastSocket, at),
+  });
+  return settle(state, devices, at, { lastSeen: later(state.lastSeen, at) });
 }
 
 /**
- * A status chosen over an open WebSocket (online or away). It is socket activity, not a heartbeat: presence
- * still ends with the last socket, after the grace. It also lifts an offline hold, as a new socket would.
+ * A status chosen over an open WebSocket (online or away), for that socket's device. It is socket activity,
+ * not a heartbeat: the device still ends with its last socket, after the grace. It also lifts an offline hold.
  */
-export function setStatus(state: UserState, status: 'online' | 'away', at: number): UserState {
-  const after = {
-    ...state,
+export function setStatus(
+  state: UserState,
+  status: 'online' | 'away',
+  at: number,
+  deviceId: string = DEFAULT_DEVICE,
+): UserState {
+  const device = state.devices[deviceId] ?? blankDevice('web');
+  const devices = withDevice(state.devices, deviceId, {
+    ...device,
     status,
-    lastSeen: later(state.lastSeen, at),
-    lastSocket: later(state.lastSocket, at),
-  };
-  return versioned(state, after, at);
+    lastSocket: later(device.lastSocket, at),
+  });
+  return settle(state, devices, at, { lastSeen: later(state.lastSeen, at) });
 }
 
 /**
- * A WebSocket closed. Never a transition by itself: offline comes from `expire` after the grace. A clean close
- * (the client said goodbye) is the user's last activity; a socket cut because it stopped answering is not, so
- * last_seen stays at its last answer and nobody ever sees the time the server gave up on it.
+ * A WebSocket of a device closed. Never a transition by itself: the device ends from `expire` after the grace.
+ * A clean close (the client said goodbye) is the user's last activity; a socket cut because it stopped
+ * answering is not, so last_seen stays at its last answer.
  */
-export function disconnect(state: UserState, at: number, clean: boolean): UserState {
-  return {
-    ...state,
-    connections: Math.max(0, state.connections - 1),
-    lastSeen: clean ? later(state.lastSeen, at) : state.lastSeen,
-    lastSocket: later(state.lastSocket, at),
-    lastDisconnect: later(state.lastDisconnect, at),
-  };
+export function disconnect(
+  state: UserState,
+  at: number,
+  clean: boolean,
+  deviceId: string = DEFAULT_DEVICE,
+): UserState {
+  const lastSeen = clean ? later(state.lastSeen, at) : state.lastSeen;
+  const device = state.devices[deviceId];
+  if (device === undefined) return { ...state, lastSeen };
+  const devices = withDevice(state.devices, deviceId, {
+    ...device,
+    connections: Math.max(0, device.connections - 1),
+    lastSocket: later(device.lastSocket, at),
+    lastDisconnect: later(device.lastDisconnect, at),
+  });
+  return { ...state, lastSeen, devices };
 }
 
-/** The periodic refresh of a held socket: it stays live, but a refresh is no sign the user did anything. */
-export function touch(state: UserState, at: number): UserState {
-  if (state.status === 'offline') return state;
-  return { ...state, lastSocket: later(state.lastSocket, at) };
+/**
+ * The periodic refresh of a held socket's device, stating how many sockets of it the process holds: it stays
+ * live, but a refresh is no sign the user did anything. A device that ended stays ended.
+ */
+export function touch(state: UserState, at: number, deviceId: string, sockets: number): UserState {
+  const device = state.devices[deviceId];
+  if (device === undefined) return state;
+  const refreshed = device.status === 'offline' ? device : { ...device, lastSocket: later(device.lastSocket, at) };
+  return { ...state, devices: { ...state.devices, [deviceId]: { ...refreshed, connections: sockets } } };
 }
 
 /** Activity over an open WebSocket (a client frame, a pong): it moves last_seen, and never revives offline. */
@@ -140,31 +265,61 @@ export function activity(state: UserState, at: number): UserState {
 }
 
 /**
- * When the user goes offline if nothing more happens: the later of last heartbeat + timeout and last close +
- * grace. Null while offline already or while a WebSocket is open. A socket that never closed cleanly (its
- * process died) counts from its last refresh + timeout, the crash-safe path.
+ * When a device ends if nothing more happens: the later of last heartbeat + timeout and last close + grace.
+ * Null while an offline hold or a WebSocket keeps it. A socket that never closed cleanly (its process died)
+ * counts from its last refresh + timeout, the crash-safe path.
  */
-export function deadline(state: UserState, rules: RuleConfig): number | null {
-  if (state.status === 'offline' || state.connections > 0) return null;
+export function deviceDeadline(device: DeviceState, rules: RuleConfig): number | null {
+  if (device.status === 'offline' || device.connections > 0) return null;
   let due: number | null = null;
-  if (state.lastHeartbeat !== null) due = state.lastHeartbeat + rules.presenceTimeoutMs;
-  if (state.lastSocket !== null) {
-    const orphaned = state.lastDisconnect === null || state.lastSocket > state.lastDisconnect;
+  if (device.lastHeartbeat !== null) due = device.lastHeartbeat + rules.presenceTimeoutMs;
+  if (device.lastSocket !== null) {
+    const orphaned = device.lastDisconnect === null || device.lastSocket > device.lastDisconnect;
     const socketDue = orphaned
-      ? state.lastSocket + rules.presenceTimeoutMs
-      : (state.lastDisconnect as number) + rules.disconnectGraceMs;
+      ? device.lastSocket + rules.presenceTimeoutMs
+      : (device.lastDisconnect as number) + rules.disconnectGraceMs;
     due = later(due, socketDue);
   }
-  return due ?? (state.lastSeen ?? 0) + rules.presenceTimeoutMs;
+  return due;
 }
 
-export type ExpireDecision =
-  | { expired: true; state: UserState }
-  | { expired: false; deadline: number | null };
+/**
+ * When the user's presence next changes if nothing more happens: the earliest device deadline. Null while
+ * offline, or while every live device is held by a socket. A user marked live with no device left (state
+ * from before devices, or a refill) ends a timeout after last_seen.
+ */
+export function deadline(state: UserState, rules: RuleConfig): number | null {
+  if (state.status === 'offline') return null;
+  const devices = Object.values(state.devices);
+  if (devices.length === 0) return (state.lastSeen ?? 0) + rules.presenceTimeoutMs;
+  let due: number | null = null;
+  for (const device of devices) {
+    const d = deviceDeadline(device, rules);
+    if (d !== null && (due === null || d < due)) due = d;
+  }
+  return due;
+}
 
-/** Offline when the deadline has passed; last_seen stays the last activity, never the time of detection. */
+export interface ExpireDecision {
+  /** The user with every device past its deadline removed. */
+  state: UserState;
+  /** True when that changed status or clients (announce it). */
+  changed: boolean;
+  /** When to look again. */
+  deadline: number | null;
+}
+
+/**
+ * Ends the devices whose deadline has passed; last_seen stays the last activity, never the time of detection.
+ */
 export function expire(state: UserState, at: number, rules: RuleConfig): ExpireDecision {
   const due = deadline(state, rules);
-  if (due === null || due > at) return { expired: false, deadline: due };
-  return { expired: true, state: { ...state, status: 'offline', v: nextVersion(state.v, at) } };
+  if (due === null || due > at) return { state, changed: false, deadline: due };
+  const devices: Record<string, DeviceState> = {};
+  for (const [id, device] of Object.entries(state.devices)) {
+    const d = deviceDeadline(device, rules);
+    if (d === null || d > at) devices[id] = device;
+  }
+  const after = settle(state, devices, at);
+  return { state: after, changed: changedBetween(state, after), deadline: deadline(after, rules) };
 }

@@ -10,6 +10,7 @@ import { type Bus, userGroup } from './ports.js';
 import type { PresenceService } from './presence-service.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
+import type { DeviceRef } from './rules.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
 export interface SocketLike {
@@ -51,6 +52,8 @@ export interface SessionOptions {
   bus: Bus;
   socket: SocketLike;
   userId: UserId;
+  /** The device this connection is (contract section 11): named by the client, or its own. */
+  device: DeviceRef;
   /** When the connection's token expires (epoch ms): the connection ends then, with 4001. */
   tokenExpiresAt: number;
   clock: () => number;
@@ -99,7 +102,7 @@ export class Session {
       clock,
     );
     this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
-    this.connected = options.service.connect(options.userId);
+    this.connected = options.service.connect(options.userId, options.device);
     this.connected
       .then(() => this.sendSnapshot())
       .catch((error) => {
@@ -206,7 +209,7 @@ export class Session {
     this.mute();
     const { service, userId } = this.options;
     this.connected
-      .then(() => service.disconnect(userId, clean))
+      .then(() => service.disconnect(userId, clean, this.options.device))
       .catch((error) => this.options.onError?.(error, 'disconnect'));
   }
 
@@ -214,7 +217,7 @@ export class Session {
     const { service, userId } = this.options;
     switch (message.type) {
       case 'presence.status.set':
-        return service.setStatus(userId, message.status).then(() => true);
+        return service.setStatus(userId, message.status, this.options.device.id).then(() => true);
       case 'presence.typing.start':
         return service.startTyping(userId, message.conversation_id);
       case 'presence.typing.stop':

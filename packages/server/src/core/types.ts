@@ -1,4 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
+import type { Clients } from './rules.js';
 
 export type UserId = number;
 export type ConversationId = number;
@@ -15,7 +16,7 @@ export interface PresenceRecord {
   v: number;
 }
 
-/** A change of status that subscribers must hear about. */
+/** A change of status or clients that subscribers must hear about. */
 export interface Transition {
   userId: UserId;
   status: PresenceStatus;
@@ -23,6 +24,8 @@ export interface Transition {
   previous: PresenceStatus;
   /** The version the store gave this change, atomically with it. */
   v: number;
+  /** The most available status per kind of client after the change. */
+  clients: Clients;
 }
 
 /** A clock owned by the caller, so rules and tests never read the wall clock themselves. */

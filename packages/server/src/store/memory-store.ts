@@ -6,13 +6,21 @@ import type {
   HotStore,
   TypingEntry,
 } from '../core/ports.js';
-import type { RuleConfig, UserState } from '../core/rules.js';
+import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
+import { DEFAULT_DEVICE, DEFAULT_DEVICE_REF } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 
 function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
-  if (before.status === after.status) return null;
-  return { userId, status: after.status, lastSeen: after.lastSeen, previous: before.status, v: after.v };
+  if (!rules.changedBetween(before, after)) return null;
+  return {
+    userId,
+    status: after.status,
+    lastSeen: after.lastSeen,
+    previous: before.status,
+    v: after.v,
+    clients: rules.clientsOf(after.devices),
+  };
 }
 
 /**
@@ -47,9 +55,10 @@ export class MemoryStore implements HotStore {
   }
 
   async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
-    return inputs.map(({ userId, status, at }) => {
+    return inputs.map(({ userId, status, at, device, client }) => {
       const before = this.state(userId);
-      const decision = rules.heartbeat(before, status, at, this.rules);
+      const ref = { id: device ?? DEFAULT_DEVICE, kind: client ?? 'web' };
+      const decision = rules.heartbeat(before, status, at, this.rules, ref);
       if (!decision.accepted) return decision;
       this.save(userId, decision.state, at);
       return {
@@ -57,36 +66,45 @@ export class MemoryStore implements HotStore {
         transition: transitionOf(userId, before, decision.state),
         deadline: rules.deadline(decision.state, this.rules),
         v: decision.state.v,
+        status: decision.state.status,
+        clients: rules.clientsOf(decision.state.devices),
       };
     });
   }
 
-  async connect(userId: UserId, at: number) {
+  async connect(userId: UserId, at: number, device: DeviceRef = DEFAULT_DEVICE_REF) {
     const before = this.state(userId);
-    const after = rules.connect(before, at);
+    const after = rules.connect(before, at, device);
+    this.save(userId, after, at);
+    return { transition: transitionOf(userId, before, after), deadline: rules.deadline(after, this.rules) };
+  }
+
+  async setStatus(userId: UserId, status: 'online' | 'away', at: number, device = DEFAULT_DEVICE) {
+    const before = this.state(userId);
+    const after = rules.setStatus(before, status, at, device);
     this.save(userId, after, at);
     return { transition: transitionOf(userId, before, after) };
   }
 
-  async setStatus(userId: UserId, status: 'online' | 'away', at: number) {
-    const before = this.state(userId);
-    const after = rules.setStatus(before, status, at);
-    this.save(userId, after, at);
-    return { transition: transitionOf(userId, before, after) };
-  }
-
-  async disconnect(userId: UserId, at: number, clean: boolean) {
-    const after = rules.disconnect(this.state(userId), at, clean);
+  async disconnect(userId: UserId, at: number, clean: boolean, device = DEFAULT_DEVICE) {
+    const after = rules.disconnect(this.state(userId), at, clean, device);
     this.save(userId, after, at);
     return { deadline: rules.deadline(after, this.rules) };
   }
 
-  /** States the sockets held per user (one process holds all of them here), and refreshes their liveness. */
-  async touch(held: readonly HeldSockets[], at: number): Promise<void> {
-    for (const { userId, sockets } of held) {
-      const after = rules.touch({ ...this.state(userId), connections: sockets }, at);
+  /**
+   * States the sockets held per device (one process holds all of them here) and refreshes their liveness;
+   * returns the users with a device past its deadline (one whose heartbeats stopped), for the caller to expire.
+   */
+  async touch(held: readonly HeldSockets[], at: number): Promise<UserId[]> {
+    const due = new Set<UserId>();
+    for (const { userId, sockets, device } of held) {
+      const after = rules.touch(this.state(userId), at, device ?? DEFAULT_DEVICE, sockets);
       this.save(userId, after, at);
+      const next = rules.deadline(after, this.rules);
+      if (next !== null && next <= at) due.add(userId);
     }
+    return [...due];
   }
 
   async activity(userIds: readonly UserId[], at: number): Promise<void> {
@@ -99,12 +117,12 @@ export class MemoryStore implements HotStore {
   async expire(userId: UserId, at: number): Promise<ExpireOutcome> {
     const before = this.state(userId);
     const decision = rules.expire(before, at, this.rules);
-    if (!decision.expired) return { transition: null, deadline: decision.deadline, stoppedTyping: [] };
-    this.save(userId, decision.state);
+    if (decision.state !== before) this.save(userId, decision.state);
+    const offline = decision.changed && decision.state.status === 'offline';
     return {
       transition: transitionOf(userId, before, decision.state),
-      deadline: null,
-      stoppedTyping: this.clearTyping(userId),
+      deadline: decision.deadline,
+      stoppedTyping: offline ? this.clearTyping(userId) : [],
     };
   }
 
@@ -215,7 +233,8 @@ export class MemoryStore implements HotStore {
     // Nothing expires behind our back in memory: only forget users long offline, as the Redis TTL would.
     const horizon = at - this.ttlMs;
     for (const [userId, state] of this.users) {
-      if (state.status === 'offline' && state.connections === 0 && (state.lastSeen ?? 0) < horizon) {
+      const held = Object.values(state.devices).some((d) => d.connections > 0);
+      if (state.status === 'offline' && !held && (state.lastSeen ?? 0) < horizon) {
         this.users.delete(userId);
       }
     }
@@ -234,10 +253,16 @@ export class MemoryStore implements HotStore {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
   }
 
-  async detach(userIds: readonly UserId[], at: number): Promise<void> {
-    for (const userId of userIds) {
+  async detach(held: readonly HeldSockets[], at: number): Promise<void> {
+    for (const userId of new Set(held.map((h) => h.userId))) {
       const state = this.state(userId);
-      if (state.connections > 0) this.save(userId, { ...state, connections: 0, lastSocket: at });
+      const devices = Object.fromEntries(
+        Object.entries(state.devices).map(([id, d]) => [
+          id,
+          d.connections > 0 ? { ...d, connections: 0, lastSocket: at } : d,
+        ]),
+      );
+      this.save(userId, { ...state, devices });
     }
   }
 

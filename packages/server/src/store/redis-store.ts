@@ -9,7 +9,7 @@ import type {
   Restorable,
   TypingEntry,
 } from '../core/ports.js';
-import type { RuleConfig, UserState } from '../core/rules.js';
+import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import { cleanup } from './redis/cleanup.js';
 import { RedisGraphVersions } from './redis/graph-versions.js';
@@ -80,27 +80,37 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.liveness.heartbeat(inputs);
   }
 
-  connect(userId: UserId, at: number): Promise<{ transition: Transition | null }> {
-    return this.liveness.connect(userId, at);
+  connect(
+    userId: UserId,
+    at: number,
+    device?: DeviceRef,
+  ): Promise<{ transition: Transition | null; deadline: number | null }> {
+    return this.liveness.connect(userId, at, device);
   }
 
   setStatus(
     userId: UserId,
     status: 'online' | 'away',
     at: number,
+    device?: string,
   ): Promise<{ transition: Transition | null }> {
-    return this.liveness.setStatus(userId, status, at);
+    return this.liveness.setStatus(userId, status, at, device);
   }
 
-  disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }> {
-    return this.liveness.disconnect(userId, at, clean);
+  disconnect(
+    userId: UserId,
+    at: number,
+    clean: boolean,
+    device?: string,
+  ): Promise<{ deadline: number | null }> {
+    return this.liveness.disconnect(userId, at, clean, device);
   }
 
   activity(userIds: readonly UserId[], at: number): Promise<void> {
     return this.liveness.activity(userIds, at);
   }
 
-  touch(held: readonly HeldSockets[], at: number): Promise<void> {
+  touch(held: readonly HeldSockets[], at: number): Promise<UserId[]> {
     return this.liveness.touch(held, at);
   }
 
@@ -116,8 +126,8 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return cleanup(this.redis, this.keys, this.rules, at);
   }
 
-  detach(userIds: readonly UserId[], _at: number): Promise<void> {
-    return this.liveness.detach(userIds);
+  detach(held: readonly HeldSockets[], _at: number): Promise<void> {
+    return this.liveness.detach(held);
   }
 
   // ---- whole states -----------------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 import type { PresenceStatus } from '@presence/protocol';
 import type { Redis } from 'ioredis';
 import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HeldSockets } from '../../core/ports.js';
-import type { RuleConfig } from '../../core/rules.js';
+import {
+  DEFAULT_DEVICE,
+  DEFAULT_DEVICE_REF,
+  type DeviceRef,
+  parseClientsKey,
+  type RuleConfig,
+} from '../../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../../core/types.js';
 import { type RedisKeys, typingDueMember } from './keys.js';
 import type { ProcessRegistry } from './process-registry.js';
@@ -11,7 +17,9 @@ import { queueScript, runScript } from './scripts.js';
 /** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
 const HEARTBEAT_CHUNK = 200;
 /** Reply slots per user of the heartbeat script. */
-const HEARTBEAT_SLOTS = 5;
+const HEARTBEAT_SLOTS = 7;
+/** The heartbeat script's first slot for an accepted heartbeat that changed status or clients. */
+const CHANGED_HEARTBEAT = 2;
 /** Users per touch script call, for the same reason. */
 const TOUCH_CHUNK = 500;
 /** Expire's reply when the user types in another conversation than the one declared. */
@@ -56,9 +64,9 @@ export class RedisLiveness {
           presenceTimeoutMs,
           disconnectGraceMs,
         ];
-        for (const { userId, status } of chunk) {
+        for (const { userId, status, device, client } of chunk) {
           keys.push(this.keys.user(userId));
-          args.push(userId, status);
+          args.push(userId, status, device ?? DEFAULT_DEVICE, client ?? 'web');
         }
         queueScript(pipe, 'heartbeats', keys, args);
       }
@@ -73,46 +81,91 @@ export class RedisLiveness {
           outcomes.push({ accepted: false, retryAfterMs: Number(flat[slot + 1]) });
           continue;
         }
-        const { userId, status } = chunk[i] as HeartbeatInput;
-        const previous = flat[slot + 1] as PresenceStatus;
+        const { userId } = chunk[i] as HeartbeatInput;
         const v = Number(flat[slot + 4]);
-        const transition: Transition | null =
-          previous === status ? null : { userId, status, previous, lastSeen: num(flat[slot + 2]), v };
-        outcomes.push({ accepted: true, transition, deadline: num(flat[slot + 3]), v });
+        const transition =
+          flat[slot] === CHANGED_HEARTBEAT
+            ? {
+                userId,
+                previous: flat[slot + 1] as PresenceStatus,
+                status: flat[slot + 5] as PresenceStatus,
+                lastSeen: num(flat[slot + 2]),
+                v,
+                clients: parseClientsKey(flat[slot + 6] as string),
+              }
+            : null;
+        outcomes.push({
+          accepted: true,
+          transition,
+          deadline: num(flat[slot + 3]),
+          v,
+          status: flat[slot + 5] as PresenceStatus,
+          clients: parseClientsKey(flat[slot + 6] as string),
+        });
       }
     });
     return outcomes;
   }
 
-  async connect(userId: UserId, at: number): Promise<{ transition: Transition | null }> {
-    const [previous, status, lastSeen, v] = (await runScript(
+  async connect(
+    userId: UserId,
+    at: number,
+    device: DeviceRef = DEFAULT_DEVICE_REF,
+  ): Promise<{ transition: Transition | null; deadline: number | null }> {
+    const [changed, previous, status, lastSeen, v, clients, due] = (await runScript(
       this.redis,
       'connect',
       [this.keys.user(userId), this.keys.online, this.keys.processes],
-      [userId, at, this.process.id, this.ttlSeconds],
-    )) as [PresenceStatus, PresenceStatus, string, string];
-    const transition: Transition | null =
-      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen), v: Number(v) };
-    return { transition };
+      [
+        userId,
+        at,
+        this.process.id,
+        this.ttlSeconds,
+        device.id,
+        device.kind,
+        this.rules.presenceTimeoutMs,
+        this.rules.disconnectGraceMs,
+      ],
+    )) as [number, PresenceStatus, PresenceStatus, string, string, string, string];
+    const transition =
+      changed === 1
+        ? { userId, status, previous, lastSeen: num(lastSeen), v: Number(v), clients: parseClientsKey(clients) }
+        : null;
+    return { transition, deadline: num(due) };
   }
 
   async setStatus(
     userId: UserId,
     status: 'online' | 'away',
     at: number,
+    device: string = DEFAULT_DEVICE,
   ): Promise<{ transition: Transition | null }> {
-    const [previous, lastSeen, v] = (await runScript(
+    const [changed, previous, lastSeen, v, now, clients] = (await runScript(
       this.redis,
       'set-status',
-      [this.keys.user(userId), this.keys.online],
-      [userId, status, at, this.ttlSeconds],
-    )) as [PresenceStatus, string, string];
-    const transition: Transition | null =
-      previous === status ? null : { userId, status, previous, lastSeen: num(lastSeen), v: Number(v) };
+      [this.keys.user(userId), this.keys.online, this.keys.processes],
+      [userId, status, at, this.ttlSeconds, device],
+    )) as [number, PresenceStatus, string, string, PresenceStatus, string];
+    const transition =
+      changed === 1
+        ? {
+            userId,
+            status: now,
+            previous,
+            lastSeen: num(lastSeen),
+            v: Number(v),
+            clients: parseClientsKey(clients),
+          }
+        : null;
     return { transition };
   }
 
-  async disconnect(userId: UserId, at: number, clean: boolean): Promise<{ deadline: number | null }> {
+  async disconnect(
+    userId: UserId,
+    at: number,
+    clean: boolean,
+    device: string = DEFAULT_DEVICE,
+  ): Promise<{ deadline: number | null }> {
     const due = await runScript(
       this.redis,
       'disconnect',
@@ -125,6 +178,7 @@ export class RedisLiveness {
         this.rules.presenceTimeoutMs,
         this.rules.disconnectGraceMs,
         clean ? '1' : '0',
+        device,
       ],
     );
     return { deadline: num(due) };
@@ -146,17 +200,20 @@ export class RedisLiveness {
   }
 
   /** Also keeps this process alive when it holds no sockets at all. */
-  async touch(held: readonly HeldSockets[], at: number): Promise<void> {
-    const fixed = [at, this.ttlSeconds, this.process.id, this.process.ttlMs];
-    await pipeline(this.redis, (pipe) => {
+  async touch(held: readonly HeldSockets[], at: number): Promise<UserId[]> {
+    const { presenceTimeoutMs, disconnectGraceMs } = this.rules;
+    const fixed = [at, this.ttlSeconds, this.process.id, this.process.ttlMs, presenceTimeoutMs, disconnectGraceMs];
+    const replies = await pipeline(this.redis, (pipe) => {
       let i = 0;
       do {
         const chunk = held.slice(i, i + TOUCH_CHUNK);
         const keys = [this.keys.online, this.keys.processes, ...chunk.map((h) => this.keys.user(h.userId))];
-        queueScript(pipe, 'touch', keys, [...fixed, ...chunk.flatMap((h) => [h.userId, h.sockets])]);
+        const args = chunk.flatMap((h) => [h.userId, h.device ?? DEFAULT_DEVICE, h.sockets]);
+        queueScript(pipe, 'touch', keys, [...fixed, ...args]);
         i += TOUCH_CHUNK;
       } while (i < held.length);
     });
+    return [...new Set((replies as string[][]).flat().map(Number))];
   }
 
   /**
@@ -176,7 +233,7 @@ export class RedisLiveness {
         this.ttlSeconds,
         typingIn ?? '',
         typingIn === null ? '' : typingDueMember(userId, typingIn),
-      ])) as [number, string, string?, string?, string?];
+      ])) as [number, string, string?, string?, string?, string?, string?, string?];
       if (reply[0] === DECLARE_TYPING) {
         if (attempt === EXPIRE_ATTEMPTS) throw new Error(`user ${userId} kept changing conversation`);
         typingIn = num(reply[1]);
@@ -187,12 +244,13 @@ export class RedisLiveness {
       return {
         transition: {
           userId,
-          status: 'offline',
+          status: reply[5] as PresenceStatus,
           previous: reply[1] as PresenceStatus,
           lastSeen: num(reply[2]),
           v: Number(reply[4]),
+          clients: parseClientsKey(reply[6]),
         },
-        deadline: null,
+        deadline: num(reply[7]),
         stoppedTyping: stopped === null ? [] : [stopped],
       };
     }
@@ -203,10 +261,11 @@ export class RedisLiveness {
     return ids.map(Number);
   }
 
-  /** Without announcing anything: the users' deadlines then run from their last sign of life. */
-  async detach(userIds: readonly UserId[]): Promise<void> {
+  /** Without announcing anything: the devices' deadlines then run from their last sign of life. */
+  async detach(held: readonly HeldSockets[]): Promise<void> {
     await pipeline(this.redis, (pipe) => {
-      for (const userId of userIds) pipe.hdel(this.keys.user(userId), `c:${this.process.id}`);
+      for (const { userId, device } of held)
+        pipe.hdel(this.keys.user(userId), `c:${this.process.id}:${device ?? DEFAULT_DEVICE}`);
       pipe.zrem(this.keys.processes, this.process.id);
     });
   }

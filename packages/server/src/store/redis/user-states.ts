@@ -1,7 +1,8 @@
 import type { PresenceStatus } from '@presence/protocol';
 import type { Redis } from 'ioredis';
-import type { UserState } from '../../core/rules.js';
+import type { DeviceState, UserState } from '../../core/rules.js';
 import type { UserId } from '../../core/types.js';
+import { countedDevice, packDevice, parseDevice } from './devices.js';
 import type { RedisKeys } from './keys.js';
 import { optionalNumber as num, pipeline } from './replies.js';
 import { queueScript } from './scripts.js';
@@ -34,11 +35,19 @@ export class RedisUserStates {
     if (states.size === 0) return;
     await pipeline(this.redis, (pipe) => {
       for (const [userId, state] of states) {
+        const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
         queueScript(
           pipe,
           'fill',
           [this.keys.user(userId)],
-          [state.status, state.lastSeen ?? '', state.lastHeartbeat ?? '', this.ttlSeconds, state.v],
+          [
+            state.status,
+            state.lastSeen ?? '',
+            state.lastHeartbeat ?? '',
+            this.ttlSeconds,
+            state.v,
+            ...devices.slice(0, 2),
+          ],
         );
       }
     });
@@ -76,11 +85,10 @@ export class RedisUserStates {
             s.status,
             s.lastSeen ?? '',
             s.lastHeartbeat ?? '',
-            s.lastSocket ?? '',
-            s.lastDisconnect ?? '',
             this.ttlSeconds,
-            Math.max(s.lastHeartbeat ?? 0, s.lastSocket ?? 0, s.lastSeen ?? 0),
+            liveness(s),
             s.v,
+            ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
           ],
         );
       }
@@ -90,19 +98,32 @@ export class RedisUserStates {
   }
 }
 
+/** The last liveness signal of a state: its online score. */
+function liveness(s: UserState): number {
+  let last = Math.max(s.lastHeartbeat ?? 0, s.lastSeen ?? 0);
+  for (const d of Object.values(s.devices)) last = Math.max(last, d.lastHeartbeat ?? 0, d.lastSocket ?? 0);
+  return last;
+}
+
 /** Socket counts are summed as stored: the scripts drop those of dead processes when they next load the hash. */
 function parseUserHash(hash: Record<string, string>): UserState | null {
   if (hash.status === undefined) return null;
-  let connections = 0;
-  for (const [field, value] of Object.entries(hash))
-    if (field.startsWith('c:')) connections += Number(value) || 0;
+  const counts = new Map<string, number>();
+  for (const [field, value] of Object.entries(hash)) {
+    const device = countedDevice(field);
+    if (device !== null) counts.set(device, (counts.get(device) ?? 0) + (Number(value) || 0));
+  }
+  const devices: Record<string, DeviceState> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith('d:')) continue;
+    const id = field.slice(2);
+    devices[id] = parseDevice(value, counts.get(id) ?? 0);
+  }
   return {
     status: hash.status as PresenceStatus,
     lastSeen: num(hash.last_seen),
     lastHeartbeat: num(hash.hb),
-    connections,
-    lastSocket: num(hash.ws),
-    lastDisconnect: num(hash.dc),
     v: Number(hash.v ?? 0),
+    devices,
   };
 }

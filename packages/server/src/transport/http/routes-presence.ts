@@ -1,4 +1,4 @@
-import type { PresenceStatus } from '@presence/protocol';
+import type { ClientKind, PresenceStatus } from '@presence/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from './auth.js';
 import type { HttpDeps } from './deps.js';
@@ -12,7 +12,7 @@ const security = [{ userToken: [] }];
 const MAX_BULK_STATUSES = 1_000;
 
 export function registerPresenceRoutes(app: FastifyInstance, { service, verifier, metrics }: HttpDeps): void {
-  app.post<{ Body: { status?: PresenceStatus } | undefined }>(
+  app.post<{ Body: { status?: PresenceStatus; device?: string; client?: ClientKind } | undefined }>(
     '/api/presence/heartbeat',
     {
       schema: {
@@ -20,7 +20,11 @@ export function registerPresenceRoutes(app: FastifyInstance, { service, verifier
         security,
         body: {
           type: ['object', 'null'],
-          properties: { status: { type: 'string', enum: ['online', 'away', 'offline'] } },
+          properties: {
+            status: { type: 'string', enum: ['online', 'away', 'offline'] },
+            device: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            client: { type: 'string', enum: ['web', 'mobile', 'desktop'] },
+          },
           additionalProperties: false,
         },
         response: { 200: presenceSchema, ...errors(400, 401, 413, 429) },
@@ -28,7 +32,11 @@ export function registerPresenceRoutes(app: FastifyInstance, { service, verifier
     },
     async (request, reply) => {
       const userId = await authenticate(request, verifier);
-      const result = await service.heartbeat(userId, request.body?.status ?? 'online');
+      const body = request.body ?? {};
+      const result = await service.heartbeat(userId, body.status ?? 'online', {
+        id: body.device,
+        kind: body.client,
+      });
       if (!result.accepted) {
         metrics.httpHeartbeats.inc({ result: 'rate_limited' });
         const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));

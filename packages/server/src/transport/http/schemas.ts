@@ -2,7 +2,7 @@
 
 export const presenceSchema = {
   type: 'object',
-  required: ['user_id', 'status', 'last_seen', 'v'],
+  required: ['user_id', 'status', 'last_seen', 'v', 'clients'],
   properties: {
     user_id: { type: 'integer', minimum: 1 },
     status: { type: 'string', enum: ['online', 'away', 'offline'] },
@@ -11,6 +11,16 @@ export const presenceSchema = {
       type: 'integer',
       minimum: 0,
       description: 'Version: grows with every change of this presence; of two answers, the larger v is newer',
+    },
+    clients: {
+      type: 'object',
+      description: 'The most available status per kind of client over live devices; empty when offline',
+      properties: {
+        web: { type: 'string', enum: ['online', 'away'] },
+        mobile: { type: 'string', enum: ['online', 'away'] },
+        desktop: { type: 'string', enum: ['online', 'away'] },
+      },
+      additionalProperties: false,
     },
   },
 } as const;

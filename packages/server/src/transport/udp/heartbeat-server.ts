@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import {
+  type ClientKind,
   MAX_UDP_PACKET_BYTES,
   type PresenceStatus,
   parseHeartbeatPacket,
@@ -30,6 +31,8 @@ export interface UdpOptions {
 interface Pending {
   userId: number;
   status: PresenceStatus;
+  device?: string;
+  client?: ClientKind;
 }
 
 /**
@@ -41,8 +44,11 @@ export class UdpHeartbeatServer {
   private readonly socket: Socket;
   private readonly clock: () => number;
   private readonly batch: TurnBatcher<Pending>;
-  /** Last accepted heartbeat per user on this process: drops floods before they reach the store. */
-  private readonly lastAccepted = new Map<number, { at: number; status: PresenceStatus }>();
+  /**
+   * Last accepted heartbeat per device on this process (keyed by user id, or `user:device` for a named
+   * device): drops floods before they reach the store.
+   */
+  private readonly lastAccepted = new Map<number | string, { at: number; status: PresenceStatus }>();
   private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(private readonly options: UdpOptions) {
@@ -79,23 +85,22 @@ export class UdpHeartbeatServer {
     const now = this.clock();
     if (Math.abs(packet.timestamp * 1000 - now) > this.options.presenceTimeoutMs)
       return this.drop('stale_timestamp');
-    this.admit(this.options.verifier.verify(packet.token), packet.user_id, packet.status ?? 'online');
+    const { user_id: userId, status = 'online', device, client } = packet;
+    this.admit(this.options.verifier.verify(packet.token), { userId, status, device, client });
   }
 
-  private admit(
-    verdict: { userId: number; expiresAt: number } | null,
-    userId: number,
-    status: PresenceStatus,
-  ): void {
+  private admit(verdict: { userId: number; expiresAt: number } | null, pending: Pending): void {
     const now = this.clock();
     if (verdict === null || verdict.expiresAt <= now) return this.drop('bad_token');
-    if (verdict.userId !== userId) return this.drop('user_mismatch');
-    const last = this.lastAccepted.get(userId);
+    if (verdict.userId !== pending.userId) return this.drop('user_mismatch');
+    const key = pending.device === undefined ? pending.userId : `${pending.userId}:${pending.device}`;
+    const last = this.lastAccepted.get(key);
+    const { status } = pending;
     if (last !== undefined && last.status === status && now - last.at < this.options.heartbeatMinIntervalMs) {
       return this.drop('rate_limited');
     }
-    this.lastAccepted.set(userId, { at: now, status });
-    this.batch.add({ userId, status });
+    this.lastAccepted.set(key, { at: now, status });
+    this.batch.add(pending);
   }
 
   private flush(batch: Pending[]): void {
@@ -113,7 +118,8 @@ export class UdpHeartbeatServer {
       },
       (error) => {
         // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
-        for (const { userId } of batch) this.lastAccepted.delete(userId);
+        for (const { userId, device } of batch)
+          this.lastAccepted.delete(device === undefined ? userId : `${userId}:${device}`);
         this.drop('unavailable', batch.length);
         this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
       },

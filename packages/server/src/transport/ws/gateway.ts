@@ -1,10 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCodes, ErrorCodes, MAX_WS_FRAME_BYTES, WS_PATH } from '@presence/protocol';
+import {
+  CloseCodes,
+  ErrorCodes,
+  isClientKind,
+  isDeviceId,
+  MAX_WS_FRAME_BYTES,
+  WS_PATH,
+} from '@presence/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Bus } from '../../core/ports.js';
 import type { PresenceService } from '../../core/presence-service.js';
+import type { DeviceRef } from '../../core/rules.js';
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from '../../core/session.js';
 import type { Clock } from '../../core/types.js';
 import type { Logger } from '../../logger.js';
@@ -94,10 +103,14 @@ export class WsGateway {
     if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'missing token');
     const verdict = this.options.verifier.verify(token);
     if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, verdict.userId, verdict.expiresAt));
+    const device = deviceOf(url.searchParams);
+    if (typeof device === 'string') return refuse(socket, 400, 'BAD_REQUEST', device);
+    this.wss.handleUpgrade(request, socket, head, (ws) =>
+      this.accept(ws, verdict.userId, verdict.expiresAt, device),
+    );
   }
 
-  private accept(socket: WebSocket, userId: number, expiresAt: number): void {
+  private accept(socket: WebSocket, userId: number, expiresAt: number, device: DeviceRef): void {
     const { service, bus, metrics, logger, clock } = this.options;
     const closeByServer = (code: number, reason: string) => {
       connection.closedByServer = true;
@@ -107,6 +120,7 @@ export class WsGateway {
       service,
       bus,
       userId,
+      device,
       tokenExpiresAt: expiresAt,
       clock,
       limits: this.limits,
@@ -216,4 +230,17 @@ function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, m
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * The device a connection is (contract section 11): the `device` query parameter, or one of its own when absent
+ * (a `~` no client id can hold, so it never meets a named device); `client` says its kind (default web).
+ * A bad value is the refusal's message.
+ */
+function deviceOf(params: URLSearchParams): DeviceRef | string {
+  const id = params.get('device');
+  const kind = params.get('client') ?? 'web';
+  if (id !== null && !isDeviceId(id)) return 'device must be 1 to 64 characters of A-Z a-z 0-9 _ -';
+  if (!isClientKind(kind)) return 'client must be web, mobile or desktop';
+  return { id: id ?? `~${randomBytes(8).toString('base64url')}`, kind };
 }
