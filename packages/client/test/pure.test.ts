@@ -32,20 +32,42 @@ describe('formatLastSeen', () => {
 describe('PresenceStore', () => {
   it('reports only changes, and a snapshot re-syncs and drops users no longer visible', () => {
     const store = new PresenceStore();
-    expect(store.applySnapshot([{ user_id: 1, status: 'online', last_seen: 'a', v: 1 }])).toHaveLength(1);
-    expect(store.applyStatus({ user_id: 1, status: 'online', last_seen: 'a', v: 1 })).toBeNull();
-    const changes = store.applySnapshot([{ user_id: 2, status: 'away', last_seen: 'b', v: 5 }]);
-    expect(changes).toEqual([{ user_id: 2, status: 'away', last_seen: 'b', v: 5, previous: null }]);
+    expect(
+      store.applySnapshot([
+        { user_id: 1, status: 'online', last_seen: 'a', v: 1, clients: { web: 'online' } },
+      ]),
+    ).toHaveLength(1);
+    expect(
+      store.applyStatus({ user_id: 1, status: 'online', last_seen: 'a', v: 1, clients: { web: 'online' } }),
+    ).toBeNull();
+    const changes = store.applySnapshot([
+      { user_id: 2, status: 'away', last_seen: 'b', v: 5, clients: { web: 'away' } },
+    ]);
+    expect(changes).toEqual([
+      { user_id: 2, status: 'away', last_seen: 'b', v: 5, clients: { web: 'away' }, previous: null },
+    ]);
     expect(store.get(1)).toBeUndefined();
   });
 
   it('keeps the presence with the larger version, whatever order the frames arrive in', () => {
     const store = new PresenceStore();
-    expect(store.applyStatus({ user_id: 3, status: 'online', last_seen: 'b', v: 20 })).not.toBeNull();
+    expect(
+      store.applyStatus({ user_id: 3, status: 'online', last_seen: 'b', v: 20, clients: { web: 'online' } }),
+    ).not.toBeNull();
     // The offline of an earlier change, delivered late by another process: it must not win.
-    expect(store.applyStatus({ user_id: 3, status: 'offline', last_seen: 'a', v: 19 })).toBeNull();
-    expect(store.get(3)).toEqual({ user_id: 3, status: 'online', last_seen: 'b', v: 20 });
-    expect(store.applyStatus({ user_id: 3, status: 'away', last_seen: 'c', v: 21 })).toMatchObject({
+    expect(
+      store.applyStatus({ user_id: 3, status: 'offline', last_seen: 'a', v: 19, clients: {} }),
+    ).toBeNull();
+    expect(store.get(3)).toEqual({
+      user_id: 3,
+      status: 'online',
+      last_seen: 'b',
+      v: 20,
+      clients: { web: 'online' },
+    });
+    expect(
+      store.applyStatus({ user_id: 3, status: 'away', last_seen: 'c', v: 21, clients: { web: 'away' } }),
+    ).toMatchObject({
       status: 'away',
       previous: { status: 'online', v: 20 },
     });

@@ -7,7 +7,13 @@ describe('parseServerMessage', () => {
       parseServerMessage(
         '{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"v":3,"x":1}',
       ),
-    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null, v: 3 });
+    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null, v: 3, clients: {} });
+    expect(
+      parseServerMessage(
+        '{"type":"presence.status","user_id":1,"status":"online","last_seen":null,"v":3,' +
+          '"clients":{"web":"away","mobile":"online","tv":"online","desktop":"busy"}}',
+      ),
+    ).toMatchObject({ clients: { web: 'away', mobile: 'online' } });
     expect(
       parseServerMessage('{"type":"presence.typing","user_id":1,"conversation_id":2,"is_typing":true}'),
     ).toEqual({ type: 'presence.typing', user_id: 1, conversation_id: 2, is_typing: true });
@@ -26,7 +32,7 @@ describe('parseServerMessage', () => {
     };
     expect(parseServerMessage(JSON.stringify(frame))).toEqual({
       type: 'presence.snapshot',
-      users: [{ user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z', v: 9 }],
+      users: [{ user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z', v: 9, clients: {} }],
     });
   });
 

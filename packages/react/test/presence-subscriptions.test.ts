@@ -39,6 +39,7 @@ const presence = (user_id: number, status: UserPresence['status'], v: number): U
   status,
   last_seen: null,
   v,
+  clients: status === 'offline' ? {} : { web: status },
 });
 
 const clients: PresenceClient[] = [];

@@ -40,7 +40,7 @@ describe.skipIf(!available)('watchers on every process converge on the store', (
       const candidates = m.type === 'presence.status' ? [m] : m.type === 'presence.snapshot' ? m.users : [];
       for (const p of candidates) {
         if (p.user_id === userId && (best === undefined || p.v > best.v)) {
-          best = { user_id: p.user_id, status: p.status, last_seen: p.last_seen, v: p.v };
+          best = { user_id: p.user_id, status: p.status, last_seen: p.last_seen, v: p.v, clients: p.clients };
         }
       }
     }
@@ -81,8 +81,11 @@ describe.skipIf(!available)('watchers on every process converge on the store', (
         { timeout: 10_000, interval: 200 },
       )
       .toBe(true);
+    // Activity that changes neither status nor clients moves last_seen without being a change (section 10), so
+    // watchers hold the last_seen of the last change, and the store may be later.
+    const { last_seen: _, ...change } = store;
     for (const watcher of [here, there]) {
-      expect(belief(watcher, 1)).toEqual(store);
+      expect(belief(watcher, 1)).toMatchObject(change);
       const heard = watcher.received.flatMap((m) =>
         m.type === 'presence.status' && m.user_id === 1 ? [m.v] : [],
       );
@@ -90,6 +93,6 @@ describe.skipIf(!available)('watchers on every process converge on the store', (
       expect(new Set(heard).size).toBe(heard.length);
     }
     const final = (await api(b, 'GET', '/api/presence/status/1', { token: await b.mintToken(3) })).body;
-    expect(final).toEqual(store);
+    expect(final).toMatchObject(change);
   });
 });

@@ -133,15 +133,14 @@ describe.skipIf(!available)('degraded mode keeps presence right', () => {
           status: 'offline',
           last_seen: here.last_seen,
           v: here.v,
+          clients: {},
         });
         expect(await stored(u(20))).toMatchObject({ status: 'offline', last_seen: new Date(leftAt) });
         // Nothing more about the user follows: the sweep finds nobody left to take offline again.
         clock.now += timing.presenceTimeoutMs * 2;
         await Promise.all([a.service.sweep(), b.service.sweep()]);
-        await api(a, 'POST', '/api/presence/heartbeat/', {
-          token: await a.mintToken(u(22)),
-          body: { status: 'away' },
-        });
+        // A barrier: the watcher's own device goes away, and that frame comes after anything about u(20).
+        watcherThere.send({ type: 'presence.status.set', status: 'away' });
         await watcherThere.next('presence.status', (m) => m.user_id === u(22) && m.status === 'away');
         // Whatever arrived about user u(20) was that one offline, never a second change.
         const about20 = watcherThere.received.filter(

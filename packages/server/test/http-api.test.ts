@@ -30,6 +30,7 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
       status: 'online',
       last_seen: expect.any(String),
       v: expect.any(Number),
+      clients: { web: 'online' },
     });
     expect(first.body.last_seen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Date.parse(first.body.last_seen)).toBeGreaterThanOrEqual(before);
@@ -99,7 +100,7 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     const stranger = await server.mintToken(9_999);
     const result = await api(server, 'GET', '/api/presence/status/9999/', { token: stranger });
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ user_id: 9_999, status: 'offline', last_seen: null, v: 0 });
+    expect(result.body).toEqual({ user_id: 9_999, status: 'offline', last_seen: null, v: 0, clients: {} });
   });
 
   it('shows status to oneself and to a mutual follower, and a stranger gets the same 404 as for nobody', async () => {
@@ -149,7 +150,15 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     const result = await api(server, 'GET', '/api/presence/online-friends/', { token: alice });
     expect(result.status).toBe(200);
     expect(result.body).toEqual({
-      users: [{ user_id: 102, status: 'away', last_seen: expect.any(String), v: expect.any(Number) }],
+      users: [
+        {
+          user_id: 102,
+          status: 'away',
+          last_seen: expect.any(String),
+          v: expect.any(Number),
+          clients: { web: 'away' },
+        },
+      ],
     });
   });
 
@@ -183,6 +192,10 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
       { body: { status: 'online', extra: 1 } },
       { body: [1, 2] },
       { raw: 'status=online', headers: { 'content-type': 'text/plain' } },
+      { body: { status: 'online', device: '' } },
+      { body: { status: 'online', device: 'a/b' } },
+      { body: { status: 'online', device: 'x'.repeat(65) } },
+      { body: { status: 'online', client: 'tv' } },
     ];
     for (const request of bad) {
       const result = await api(server, 'POST', '/api/presence/heartbeat/', { token: carol, ...request });

@@ -13,9 +13,7 @@ const state = (status: UserState['status'], lastSeen: number): UserState => ({
   lastSeen,
   lastHeartbeat: lastSeen,
   v: lastSeen,
-  connections: 0,
-  lastSocket: null,
-  lastDisconnect: null,
+  devices: {},
 });
 
 describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
@@ -116,6 +114,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       previous: 'online',
       lastSeen: T,
       v: T + 1_000,
+      clients: {},
     });
     expect(await s.cleanup(T + 2_000)).toEqual([]);
   });
@@ -142,14 +141,14 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await a.stopTyping(2, 8);
     await a.expireTyping(3, 7, T + 3_010);
     expect((await a.expire(1, T + 60_000)).stoppedTyping).toEqual([9]);
-    await a.touch([{ userId: 3, sockets: 1 }], T + 3);
+    await a.touch([{ userId: 3, device: 'default', sockets: 1 }], T + 3);
     await a.fill(new Map([[4, state('offline', T - 1)]]));
     await a.restore(new Map([[5, state('online', T)]]));
     await a.acquireLease('sync', 'a', 60_000);
     await a.bumpGraphVersions([1], [9]);
     await a.cleanup(T + 4);
     await b.renewProcess();
-    await a.detach([3], T + 5);
+    await a.detach([{ userId: 3, device: 'default', sockets: 0 }], T + 5);
 
     const named = new Set([
       keys.online,

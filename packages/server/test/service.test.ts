@@ -160,6 +160,7 @@ describe('presence service on a manual clock', () => {
       status: 'offline',
       last_seen: new Date(T).toISOString(),
       v: T + rules.presenceTimeoutMs,
+      clients: {},
     });
   });
 

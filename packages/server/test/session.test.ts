@@ -45,19 +45,26 @@ function setup(overrides: Partial<SessionOptions> = {}) {
   const clock = { now: T };
   const closedBy: string[] = [];
   const service: SessionOptions['service'] = {
-    connect: async (userId) => {
-      calls.push(`connect ${userId}`);
+    connect: async (userId, device) => {
+      calls.push(`connect ${userId} ${device?.id}`);
     },
-    disconnect: async (userId, clean) => {
-      calls.push(`disconnect ${userId} ${clean ? 'clean' : 'cut'}`);
+    disconnect: async (userId, clean, device) => {
+      calls.push(`disconnect ${userId} ${clean ? 'clean' : 'cut'} ${device?.id}`);
     },
     activity: (userId) => {
       calls.push(`activity ${userId}`);
     },
     snapshot: () => (control.failSnapshot ? Promise.reject(new Error('database down')) : snapshot.promise),
-    self: async (userId) => ({ user_id: userId, status: 'online', last_seen: null, v: 1, invisible: false }),
-    setStatus: async (userId, status) => {
-      calls.push(`status ${userId} ${status}`);
+    self: async (userId) => ({
+      user_id: userId,
+      status: 'online',
+      last_seen: null,
+      v: 1,
+      clients: { web: 'online' },
+      invisible: false,
+    }),
+    setStatus: async (userId, status, device) => {
+      calls.push(`status ${userId} ${status} ${device}`);
     },
     startTyping: async (_userId, conversationId) => conversationId === 7,
     stopTyping: async (_userId, conversationId) => conversationId === 7,
@@ -67,6 +74,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     bus,
     socket,
     userId: 1,
+    device: { id: 'tab-1', kind: 'web' },
     tokenExpiresAt: T + 60_000,
     clock: () => clock.now,
     limits: { ...DEFAULT_SESSION_LIMITS, maxBufferedBytes: 1_000, maxBadFrames: 2, badFrameWindowMs: 60_000 },
@@ -89,7 +97,7 @@ describe('WebSocket session rules', () => {
     bus.publish([userGroup(1)], status(3, 'away'));
     await settle();
     expect(socket.sent).toEqual([]);
-    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null, v: 0 }]);
+    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null, v: 0, clients: {} }]);
     await settle();
     expect(socket.sent.map((m) => (m as { type: string; user_id?: number }).type)).toEqual([
       'presence.snapshot',
@@ -106,7 +114,7 @@ describe('WebSocket session rules', () => {
     session.receive(JSON.stringify({ type: 'presence.status.set', status: 'away' }));
     session.receive(JSON.stringify({ type: 'presence.typing.start', conversation_id: 8 }));
     await settle();
-    expect(calls).toContain('status 1 away');
+    expect(calls).toContain('status 1 away tab-1');
     expect(socket.sent.at(-1)).toMatchObject({ type: 'error', code: 'forbidden' });
     expect(socket.closed).toBeNull();
   });
@@ -218,7 +226,7 @@ describe('WebSocket session rules', () => {
     snapshot.resolve([]);
     bus.publish([userGroup(1)], status(2, 'online'));
     await settle();
-    expect(calls).toEqual(['connect 1', 'disconnect 1 cut']);
+    expect(calls).toEqual(['connect 1 tab-1', 'disconnect 1 cut tab-1']);
     expect(socket.sent).toEqual([]);
   });
 });

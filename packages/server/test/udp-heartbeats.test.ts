@@ -48,6 +48,11 @@ describe('UDP heartbeats (contract section 7)', () => {
       ['bad_fields', { user_id: 5, token: 'x' }],
       ['bad_fields', await packet(5, { status: 'busy' })],
       ['bad_fields', await packet(5, { user_id: 0 })],
+      ['bad_fields', await packet(5, { device: '' })],
+      ['bad_fields', await packet(5, { device: 'a b' })],
+      ['bad_fields', await packet(5, { device: 'x'.repeat(65) })],
+      ['bad_fields', await packet(5, { device: 7 })],
+      ['bad_fields', await packet(5, { client: 'tv' })],
       ['bad_token', { user_id: 5, token: 'not-a-jwt', timestamp: now() }],
       ['bad_token', { user_id: 5, token: expired, timestamp: now() }],
       ['user_mismatch', { ...(await packet(5)), user_id: 6 }],
@@ -61,8 +66,32 @@ describe('UDP heartbeats (contract section 7)', () => {
     expect((await api(server, 'GET', '/api/presence/status/5', { token })).body.status).toBe('offline');
     const metrics = (await api(server, 'GET', '/metrics')).body as string;
     expect(metrics).toContain('presence_udp_packets_total{result="dropped",reason="oversize"} 1');
-    expect(metrics).toContain('presence_udp_packets_total{result="dropped",reason="bad_fields"} 6');
+    expect(metrics).toContain('presence_udp_packets_total{result="dropped",reason="bad_fields"} 11');
     expect(metrics).toContain('presence_udp_packets_total{result="dropped",reason="stale_timestamp"} 2');
+  });
+
+  it('keeps the devices a datagram names apart: an idle phone never makes the user away', async () => {
+    await befriend(server, 40, 41);
+    const friend = await TestClient.connect(server, 41);
+    await friend.next('presence.snapshot');
+    const beats = [
+      await packet(40, { device: 'laptop-1', client: 'desktop' }),
+      await packet(40, { device: 'phone_A', client: 'mobile', status: 'away' }),
+    ];
+    expect(await sendUdp(server, beats)).toEqual([
+      ['accepted', 'none'],
+      ['accepted', 'none'],
+    ]);
+    // The laptop reports away too: only now is every device away.
+    expect(
+      await sendUdp(server, [await packet(40, { device: 'laptop-1', client: 'desktop', status: 'away' })]),
+    ).toEqual([['accepted', 'none']]);
+    const away = await friend.next('presence.status', (m) => m.user_id === 40 && m.status === 'away');
+    expect(away.clients).toEqual({ desktop: 'away', mobile: 'away' });
+    const heard = friend.received.filter((m) => m.type === 'presence.status' && m.user_id === 40);
+    // What came before the away (the away itself was taken from the list above): online only.
+    expect(heard.map((m) => m.type === 'presence.status' && m.status)).toEqual(['online', 'online']);
+    await friend.close();
   });
 
   it('drops unchanged heartbeats within the interval as rate_limited, but lets a change through', async () => {

@@ -67,6 +67,7 @@ describe('WebSocket gateway (contract section 8)', () => {
         status: 'online',
         last_seen: expect.any(String),
         v: expect.any(Number),
+        clients: { web: 'online' },
         invisible: false,
       },
     });
@@ -95,6 +96,7 @@ describe('WebSocket gateway (contract section 8)', () => {
       status: 'online',
       last_seen: expect.any(String),
       v: expect.any(Number),
+      clients: { web: 'online' },
     });
   });
 

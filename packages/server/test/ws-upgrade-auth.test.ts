@@ -20,6 +20,20 @@ describe('WebSocket upgrade authentication', () => {
     await once(socket, 'close');
   });
 
+  it.each([
+    ['an empty device', 'device='],
+    ['a device with a space', 'device=a%20b'],
+    ['a device over 64 characters', `device=${'x'.repeat(65)}`],
+    ['an unknown client kind', 'client=tv'],
+  ])('refuses %s with 400 before the upgrade', async (_case, query) => {
+    const token = await server.mintToken(61);
+    const socket = new WebSocket(`${server.wsUrl}?token=${token}&${query}`);
+    socket.on('error', () => {});
+    const [, response] = (await once(socket, 'unexpected-response')) as [unknown, { statusCode: number }];
+    expect(response.statusCode).toBe(400);
+    socket.terminate();
+  });
+
   it('still refuses an empty token parameter with no header', async () => {
     const socket = new WebSocket(`${server.wsUrl}?token=`);
     socket.on('error', () => {});

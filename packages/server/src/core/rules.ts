@@ -254,7 +254,8 @@ export function disconnect(
 export function touch(state: UserState, at: number, deviceId: string, sockets: number): UserState {
   const device = state.devices[deviceId];
   if (device === undefined) return state;
-  const refreshed = device.status === 'offline' ? device : { ...device, lastSocket: later(device.lastSocket, at) };
+  const refreshed =
+    device.status === 'offline' ? device : { ...device, lastSocket: later(device.lastSocket, at) };
   return { ...state, devices: { ...state.devices, [deviceId]: { ...refreshed, connections: sockets } } };
 }
 

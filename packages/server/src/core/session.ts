@@ -8,9 +8,9 @@ import {
 } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
 import type { PresenceService } from './presence-service.js';
+import type { DeviceRef } from './rules.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
-import type { DeviceRef } from './rules.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
 export interface SocketLike {

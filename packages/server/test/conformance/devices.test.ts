@@ -20,10 +20,14 @@ for (const backend of await storeBackends()) {
       await store.connect(1, T + 1, web('tab-b'));
       expect((await store.setStatus(1, 'away', T + 2, 'tab-b')).transition).toBeNull();
       expect((await store.getMany([1])).get(1)?.status).toBe('online');
-      // The active tab leaves: now the idle one is all there is.
-      expect((await store.disconnect(1, T + 3, true, 'tab-a')).deadline).toBeNull();
-      const { deadline } = await store.disconnect(1, T + 4, true, 'tab-b');
-      expect(deadline).toBe(T + 4 + rules.disconnectGraceMs);
+      // The active tab leaves: after its grace the idle one is all there is, and the user is away.
+      const ends = T + 3 + rules.disconnectGraceMs;
+      expect((await store.disconnect(1, T + 3, true, 'tab-a')).deadline).toBe(ends);
+      expect((await store.expire(1, ends - 1)).transition).toBeNull();
+      const { transition } = await store.expire(1, ends);
+      expect(transition).toMatchObject({ status: 'away', previous: 'online', clients: { web: 'away' } });
+      const { deadline } = await store.disconnect(1, ends + 1, true, 'tab-b');
+      expect(deadline).toBe(ends + 1 + rules.disconnectGraceMs);
     });
 
     it('two heartbeat devices with different statuses do not flip the user on every beat', async () => {

@@ -12,12 +12,28 @@ for (const backend of await storeBackends()) {
       const [first] = await store.heartbeat([{ userId: 1, status: 'online', at: T }]);
       expect(first).toEqual({
         accepted: true,
-        transition: { userId: 1, status: 'online', previous: 'offline', lastSeen: T, v: T },
+        transition: {
+          userId: 1,
+          status: 'online',
+          previous: 'offline',
+          lastSeen: T,
+          v: T,
+          clients: { web: 'online' },
+        },
         deadline: T + 60_000,
         v: T,
+        status: 'online',
+        clients: { web: 'online' },
       });
       const [second] = await store.heartbeat([{ userId: 1, status: 'online', at: T + 10_000 }]);
-      expect(second).toEqual({ accepted: true, transition: null, deadline: T + 70_000, v: T });
+      expect(second).toEqual({
+        accepted: true,
+        transition: null,
+        deadline: T + 70_000,
+        v: T,
+        status: 'online',
+        clients: { web: 'online' },
+      });
       expect(await store.countOnline()).toBe(1);
     });
 
@@ -58,7 +74,14 @@ for (const backend of await storeBackends()) {
         stoppedTyping: [],
       });
       expect(await store.expire(3, T + 61_000)).toEqual({
-        transition: { userId: 3, status: 'offline', previous: 'away', lastSeen: T, v: T + 61_000 },
+        transition: {
+          userId: 3,
+          status: 'offline',
+          previous: 'away',
+          lastSeen: T,
+          v: T + 61_000,
+          clients: {},
+        },
         deadline: null,
         stoppedTyping: [],
       });
@@ -79,6 +102,7 @@ for (const backend of await storeBackends()) {
         previous: 'online',
         lastSeen: T + 600_000,
         v: T + 605_000,
+        clients: {},
       });
     });
 
@@ -91,6 +115,7 @@ for (const backend of await storeBackends()) {
         previous: 'online',
         lastSeen: T + 1_000,
         v: T + 1_000,
+        clients: { web: 'away' },
       });
       expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
       expect((await store.disconnect(30, T + 3_000, true)).deadline).toBe(T + 8_000);

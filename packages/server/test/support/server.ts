@@ -84,9 +84,11 @@ export class TestClient {
   static async connect(
     server: Pick<RunningServer, 'wsUrl' | 'mintToken'>,
     userId: number,
+    query: Record<string, string> = {},
   ): Promise<TestClient> {
     const token = await server.mintToken(userId);
-    const socket = new WebSocket(`${server.wsUrl}?token=${token}`);
+    const params = new URLSearchParams({ token, ...query });
+    const socket = new WebSocket(`${server.wsUrl}?${params}`);
     const client = new TestClient(socket);
     await once(socket, 'open');
     return client;

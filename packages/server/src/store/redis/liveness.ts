@@ -129,7 +129,14 @@ export class RedisLiveness {
     )) as [number, PresenceStatus, PresenceStatus, string, string, string, string];
     const transition =
       changed === 1
-        ? { userId, status, previous, lastSeen: num(lastSeen), v: Number(v), clients: parseClientsKey(clients) }
+        ? {
+            userId,
+            status,
+            previous,
+            lastSeen: num(lastSeen),
+            v: Number(v),
+            clients: parseClientsKey(clients),
+          }
         : null;
     return { transition, deadline: num(due) };
   }
@@ -202,7 +209,14 @@ export class RedisLiveness {
   /** Also keeps this process alive when it holds no sockets at all. */
   async touch(held: readonly HeldSockets[], at: number): Promise<UserId[]> {
     const { presenceTimeoutMs, disconnectGraceMs } = this.rules;
-    const fixed = [at, this.ttlSeconds, this.process.id, this.process.ttlMs, presenceTimeoutMs, disconnectGraceMs];
+    const fixed = [
+      at,
+      this.ttlSeconds,
+      this.process.id,
+      this.process.ttlMs,
+      presenceTimeoutMs,
+      disconnectGraceMs,
+    ];
     const replies = await pipeline(this.redis, (pipe) => {
       let i = 0;
       do {
