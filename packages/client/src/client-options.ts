@@ -1,4 +1,4 @@
-import { type PresenceStatus, type UserPresence, WS_PATH } from '@presence/protocol';
+import { type ClientKind, type PresenceStatus, type UserPresence, WS_PATH } from '@presence/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { VisibilitySource } from './idle-detector.js';
 import type { StatusEvent, TypingEvent } from './presence-store.js';
@@ -46,6 +46,15 @@ export interface PresenceClientOptions {
   idle?: IdleOptions | false;
   /** Typing etiquette; set `ttlMs` to the server's TYPING_TTL_MS when it is not the default 3000. */
   typing?: TypingIndicatorOptions;
+  /**
+   * This device's id (1 to 64 characters of `[A-Za-z0-9_-]`): the WebSocket and the heartbeats of this client
+   * are one device on the server, with its own status (contract section 11), so an idle tab never makes the
+   * user away while another tab or the phone is active. Default: a random id per client instance (each tab
+   * is a device). A mobile or desktop app passes an id that stays the same across restarts.
+   */
+  device?: string;
+  /** What kind of client this is: `web` (default), `mobile` or `desktop`; others see it in `clients`. */
+  client?: ClientKind;
 }
 
 /** A problem worth logging: an error frame from the server, or a heartbeat or token failure. */
@@ -67,6 +76,16 @@ export interface PresenceClientEvents {
   /** A heartbeat went out (or could not). */
   heartbeat: { status: PresenceStatus; result: HeartbeatResult };
   error: ClientError;
+}
+
+/** A random device id: 16 characters of `[A-Za-z0-9_-]`, from the platform's CSPRNG. */
+export function randomDeviceId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let id = '';
+  for (const byte of bytes) id += alphabet[byte & 63];
+  return id;
 }
 
 /** The page's origin: a browser client's default service URL. */

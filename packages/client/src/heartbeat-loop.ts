@@ -1,5 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { HeartbeatResult, HeartbeatTransport } from './types.js';
+import type { DeviceInfo, HeartbeatResult, HeartbeatTransport } from './types.js';
 
 /** Default heartbeat period: three per default PRESENCE_TIMEOUT_MS (60 s), and above its 10 s rate limit. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
@@ -7,6 +7,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 export interface HeartbeatLoopOptions {
   transport: HeartbeatTransport;
   intervalMs: number;
+  /** The device the heartbeats speak for: the same as the client's WebSocket, so both are one device. */
+  device?: DeviceInfo;
   /** The current token; `fresh` asks the token source again (after a 401). */
   token(fresh: boolean): Promise<string>;
   userId(token: string): number | null;
@@ -88,7 +90,7 @@ export class HeartbeatLoop {
     }
     const userId = this.#options.userId(token);
     if (userId === null) return 'failed';
-    return this.#options.transport.send(status, token, userId);
+    return this.#options.transport.send(status, token, userId, this.#options.device);
   }
 
   #arm(): void {

@@ -1,5 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { HeartbeatResult, HeartbeatTransport } from './types.js';
+import type { DeviceInfo, HeartbeatResult, HeartbeatTransport } from './types.js';
 
 export interface HttpHeartbeatOptions {
   /** Base URL of the service, e.g. `https://presence.example.com`. */
@@ -20,12 +20,17 @@ export function httpHeartbeat(options: HttpHeartbeatOptions): HeartbeatTransport
   const endpoint = new URL(HEARTBEAT_PATH, options.url).toString();
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   return {
-    async send(status: PresenceStatus, token: string): Promise<HeartbeatResult> {
+    async send(
+      status: PresenceStatus,
+      token: string,
+      _userId: number,
+      device?: DeviceInfo,
+    ): Promise<HeartbeatResult> {
       try {
         const response = await doFetch(endpoint, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ status }),
+          body: JSON.stringify(device ? { status, device: device.id, client: device.kind } : { status }),
           // Lets an "offline" sent while the page unloads still reach the server.
           keepalive: true,
         });

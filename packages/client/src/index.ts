@@ -2,7 +2,7 @@
  * The presence client SDK for browsers and Node. Node-only parts (UDP heartbeats) live in
  * `@presence/client/node`.
  */
-export type { PresenceStatus, UserPresence } from '@presence/protocol';
+export type { ClientKind, Clients, PresenceStatus, UserPresence } from '@presence/protocol';
 export { type BackoffOptions, backoffDelay } from './backoff.js';
 export {
   type ClientError,
@@ -25,6 +25,7 @@ export { PresenceStore, type StatusEvent, type TypingEvent } from './presence-st
 export { userIdFromToken } from './token.js';
 export type {
   ConnectionState,
+  DeviceInfo,
   HeartbeatResult,
   HeartbeatTransport,
   TokenSource,

@@ -1,5 +1,7 @@
 import {
   type ClientMessage,
+  isClientKind,
+  isDeviceId,
   type PresenceStatus,
   parseServerMessage,
   type UserPresence,
@@ -10,6 +12,7 @@ import {
   deriveWsUrl,
   type PresenceClientEvents,
   type PresenceClientOptions,
+  randomDeviceId,
 } from './client-options.js';
 import { Emitter } from './emitter.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
@@ -18,7 +21,13 @@ import { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
 import { ReconnectingSocket } from './reconnecting-socket.js';
 import { resolveToken, userIdFromToken } from './token.js';
-import type { ConnectionState, HeartbeatResult, HeartbeatTransport, WebSocketConstructor } from './types.js';
+import type {
+  ConnectionState,
+  DeviceInfo,
+  HeartbeatResult,
+  HeartbeatTransport,
+  WebSocketConstructor,
+} from './types.js';
 import { TypingIndicator } from './typing-indicator.js';
 
 /**
@@ -34,6 +43,7 @@ import { TypingIndicator } from './typing-indicator.js';
 export class PresenceClient extends Emitter<PresenceClientEvents> {
   readonly #options: PresenceClientOptions;
   readonly #wsUrl: string;
+  readonly #device: DeviceInfo;
   readonly #socket: ReconnectingSocket;
   readonly #store = new PresenceStore();
   readonly #transport: HeartbeatTransport | null;
@@ -54,6 +64,11 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     const needsUrl = !options.wsUrl || options.heartbeat === undefined;
     const url = options.url ?? (needsUrl ? defaultUrl() : '');
     this.#wsUrl = options.wsUrl ?? deriveWsUrl(url);
+    if (options.device !== undefined && !isDeviceId(options.device))
+      throw new TypeError('PresenceClient: `device` must be 1 to 64 characters of [A-Za-z0-9_-]');
+    if (options.client !== undefined && !isClientKind(options.client))
+      throw new TypeError("PresenceClient: `client` must be 'web', 'mobile' or 'desktop'");
+    this.#device = { id: options.device ?? randomDeviceId(), kind: options.client ?? 'web' };
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ctor)
       throw new TypeError(
@@ -77,6 +92,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       ? new HeartbeatLoop({
           transport: this.#transport,
           intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+          device: this.#device,
           token: (fresh) => this.#getToken(fresh),
           userId: (token) => options.userId ?? userIdFromToken(token),
           onResult: (result, status) => this.#onHeartbeat(result, status),
@@ -115,6 +131,16 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   get status(): PresenceStatus {
     if (this.#offline) return 'offline';
     return this.#idle?.idle ? 'away' : this.#chosen;
+  }
+
+  /**
+   * The device this client is: its WebSocket and heartbeats share it, so its status is its own.
+   *
+   * @example
+   * console.log(client.device); // { id: 'q3V9xk2LrP0aZ-7_', kind: 'web' }
+   */
+  get device(): DeviceInfo {
+    return { ...this.#device };
   }
 
   /**
@@ -283,6 +309,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   async #socketUrl(): Promise<string> {
     const url = new URL(this.#wsUrl);
     url.searchParams.set('token', await this.#getToken(true));
+    url.searchParams.set('device', this.#device.id);
+    url.searchParams.set('client', this.#device.kind);
     return url.toString();
   }
 

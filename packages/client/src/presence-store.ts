@@ -9,7 +9,9 @@ export interface StatusEvent extends UserPresence {
 export type TypingEvent = Omit<TypingMessage, 'type'>;
 
 function samePresence(a: UserPresence, b: UserPresence): boolean {
-  return a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients);
+  return (
+    a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients)
+  );
 }
 
 function sameClients(a: Clients, b: Clients): boolean {

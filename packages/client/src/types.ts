@@ -1,4 +1,4 @@
-import type { PresenceStatus } from '@presence/protocol';
+import type { ClientKind, PresenceStatus } from '@presence/protocol';
 
 /**
  * The part of a WebSocket the SDK uses. The browser's `WebSocket` and the `ws` package both fit.
@@ -31,9 +31,16 @@ export type TokenSource = string | (() => string | Promise<string>);
 /** What one heartbeat attempt came to. `rate_limited` (HTTP 429) is a normal answer, not a failure. */
 export type HeartbeatResult = 'sent' | 'rate_limited' | 'unauthorized' | 'failed';
 
+/** Which device of the user a connection and its heartbeats are (contract section 11). */
+export interface DeviceInfo {
+  /** 1 to 64 characters of `[A-Za-z0-9_-]`. */
+  id: string;
+  kind: ClientKind;
+}
+
 /** Carries heartbeats to the server: over HTTP in browsers, over UDP in Node (see `@presence/client/node`). */
 export interface HeartbeatTransport {
-  send(status: PresenceStatus, token: string, userId: number): Promise<HeartbeatResult>;
+  send(status: PresenceStatus, token: string, userId: number, device?: DeviceInfo): Promise<HeartbeatResult>;
   /** Frees sockets; called by `PresenceClient.close()`. */
   close?(): void;
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { type HeartbeatPacket, MAX_UDP_PACKET_BYTES, type PresenceStatus } from '@presence/protocol';
-import type { HeartbeatResult, HeartbeatTransport } from './types.js';
+import type { DeviceInfo, HeartbeatResult, HeartbeatTransport } from './types.js';
 
 export interface UdpHeartbeatOptions {
   /** The server's HOST. */
@@ -33,12 +33,18 @@ export function udpHeartbeat(options: UdpHeartbeatOptions): HeartbeatTransport {
   }
 
   return {
-    async send(status: PresenceStatus, token: string, userId: number): Promise<HeartbeatResult> {
+    async send(
+      status: PresenceStatus,
+      token: string,
+      userId: number,
+      device?: DeviceInfo,
+    ): Promise<HeartbeatResult> {
       const packet: HeartbeatPacket = {
         user_id: userId,
         token,
         timestamp: Math.floor(Date.now() / 1000),
         status,
+        ...(device ? { device: device.id, client: device.kind } : {}),
       };
       const bytes = new TextEncoder().encode(JSON.stringify(packet));
       // The server drops oversize datagrams without a word; say so here instead.

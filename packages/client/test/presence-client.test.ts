@@ -189,6 +189,64 @@ describe('PresenceClient against a real server', () => {
     expect(errors).toEqual([]);
   });
 
+  it('names its device and kind on the WebSocket URL, and refuses a bad device id', async () => {
+    const { bob, client } = await setup(server);
+    const recorder = recordingWebSocket();
+    const b = await client(bob, { WebSocket: recorder.WebSocket, device: 'phone-1', client: 'mobile' });
+    await b.connect();
+    const url = new URL(recorder.sockets[0]?.url ?? '');
+    expect(url.searchParams.get('device')).toBe('phone-1');
+    expect(url.searchParams.get('client')).toBe('mobile');
+    expect(b.device).toEqual({ id: 'phone-1', kind: 'mobile' });
+    expect(b.get(bob)).toMatchObject({ status: 'online', clients: { mobile: 'online' } });
+    await expect(client(bob, { device: 'no spaces' })).rejects.toThrow(TypeError);
+    await expect(client(bob, { client: 'tv' as 'web' })).rejects.toThrow(TypeError);
+  });
+
+  it('two tabs and a phone: an idle tab never makes the user away while another device is active', async () => {
+    const { alice, bob, client } = await setup(server);
+    const a = await client(alice);
+    await a.connect();
+    const heard: Array<{ status: string; clients: object }> = [];
+    a.on('status', (change) => {
+      if (change.user_id === bob) heard.push({ status: change.status, clients: change.clients });
+    });
+    const active = await client(bob);
+    await active.connect();
+    const idle = await client(bob, { idle: { idleMs: 100, target: new EventTarget() } });
+    await idle.connect();
+    const phone = await client(bob, { client: 'mobile', heartbeat: false });
+    await phone.connect();
+    expect(active.device.id).not.toBe(idle.device.id);
+
+    // The active tab leaves; after its grace the web devices left are the idle tab alone.
+    const webAway = nextEvent(a, 'status', (c) => c.user_id === bob && c.clients.web === 'away');
+    active.close();
+    expect(await webAway).toMatchObject({ status: 'online', clients: { web: 'away', mobile: 'online' } });
+    expect(heard.every((h) => h.status === 'online')).toBe(true);
+
+    // The phone leaves too: now every live device is idle, and so is the user.
+    const away = statusOf(a, bob, 'away');
+    phone.close();
+    await away;
+    expect(a.get(bob)?.clients).toEqual({ web: 'away' });
+  });
+
+  it('heartbeats speak for the same device as the socket: no second device appears', async () => {
+    const { alice, bob, client } = await setup(server);
+    const a = await client(alice);
+    await a.connect();
+    const b = await client(bob, { client: 'mobile' });
+    await b.connect();
+    await statusOf(a, bob, 'online');
+    expect(await b.heartbeat()).toBe('sent');
+    // Had the heartbeat made a device of its own (web, online), the user would stay online here.
+    const away = statusOf(a, bob, 'away');
+    await b.setStatus('away');
+    await away;
+    expect(a.get(bob)?.clients).toEqual({ mobile: 'away' });
+  });
+
   it('reports an error frame for typing where one is not a participant', async () => {
     const { conversation, bob, client } = await setup(server);
     const b = await client(bob);
