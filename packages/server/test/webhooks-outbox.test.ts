@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PresenceRecord } from '../src/core/types.js';
 import type { Database } from '../src/db/database.js';
@@ -47,6 +48,31 @@ for (const backend of await databaseBackends()) {
         presence: { user_id: 1, status: 'online', last_seen: new Date(T + 100).toISOString(), v: 100 },
       });
       expect(await repo.outboxDepth()).toBe(2);
+    });
+
+    it('enqueues a change of clients alone, carrying the clients of that version', async () => {
+      await repo.upsertPresences([{ ...record(8, 100, 'online'), clients: { web: 'online' } }]);
+      await repo.upsertPresences([
+        { ...record(8, 101, 'online'), clients: { web: 'online', mobile: 'away' } },
+      ]);
+      const events = await repo.peekOutbox(10);
+      expect(events.map((e) => [e.v, e.status, e.clients])).toEqual([
+        [100, 'online', { web: 'online' }],
+        [101, 'online', { web: 'online', mobile: 'away' }],
+      ]);
+      expect(toWebhookEvent(events[1] as NonNullable<(typeof events)[1]>).presence).toMatchObject({
+        status: 'online',
+        clients: { web: 'online', mobile: 'away' },
+      });
+      // An older version arriving late never replaces the clients stored with a newer one.
+      await repo.upsertPresences([{ ...record(8, 99, 'away'), clients: { web: 'away' } }]);
+      const stored = (await database.db.execute(
+        sql`select clients from user_presence where user_id = 8`,
+      )) as unknown as { rows: Array<{ clients: unknown }> };
+      expect(stored.rows[0]?.clients).toEqual({
+        web: 'online',
+        mobile: 'away',
+      });
     });
 
     it('enqueues nothing for a write that only moves times (the bulk sync) or brings an older version', async () => {

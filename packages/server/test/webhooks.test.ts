@@ -29,6 +29,7 @@ const record = (userId: number, v: number): PresenceRecord => ({
   lastSeen: T + v,
   lastHeartbeat: T + v,
   v,
+  clients: v % 3 === 0 ? {} : { mobile: STATUSES[v % 3] as 'online' | 'away' },
 });
 const ids = (events: readonly ReceivedEvent[]) => events.map((e) => e.id);
 
@@ -137,6 +138,7 @@ for (const backend of await databaseBackends()) {
           status: 'away',
           last_seen: new Date(T + 1).toISOString(),
           v: 1,
+          clients: { mobile: 'away' },
         },
       });
     });

@@ -41,7 +41,9 @@ export class FanOut {
         this.options.onError(error, 'subscribers');
       },
     );
-    writer.write([{ userId, status, lastSeen, lastHeartbeat, v }]).catch(() => {});
+    writer
+      .write([{ userId, status, lastSeen, lastHeartbeat, v, clients: transition.clients }])
+      .catch(() => {});
   }
 
   /** Announces a state learned during an outage of the shared store, as the change it was. */

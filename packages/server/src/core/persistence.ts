@@ -1,6 +1,6 @@
 import type { PresenceDurable, PresenceReads } from './ports.js';
 import type { PresenceWriter } from './presence-writer.js';
-import { nextVersion, type UserState } from './rules.js';
+import { clientsOf, nextVersion, type UserState } from './rules.js';
 import type { PresenceRecord, UserId } from './types.js';
 
 /** Users per page of the bulk sync. */
@@ -12,6 +12,7 @@ const recordOf = (userId: UserId, s: UserState): PresenceRecord => ({
   lastSeen: s.lastSeen,
   lastHeartbeat: s.lastHeartbeat,
   v: s.v,
+  clients: clientsOf(s.devices),
 });
 
 export interface PersistenceOptions {

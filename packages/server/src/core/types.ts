@@ -14,6 +14,8 @@ export interface PresenceRecord {
   lastHeartbeat: number | null;
   /** Version of the presence (grows with every change; 0 before the first). */
   v: number;
+  /** Clients per kind at that version (written with it; absent: none). */
+  clients?: Clients;
 }
 
 /** A change of status or clients that subscribers must hear about. */

@@ -1,14 +1,25 @@
-import type { PresenceStatus } from '@presence/protocol';
+import { type Clients, isClientKind, type PresenceStatus } from '@presence/protocol';
 import { sql } from 'drizzle-orm';
 import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
 import type { Db } from './database.js';
-import { bigintArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
+import { bigintArray, jsonArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
 
 type Row = Record<string, unknown>;
 
 async function rows(db: Db, query: ReturnType<typeof sql>): Promise<Row[]> {
   const result = (await db.execute(query)) as unknown as { rows: Row[] };
   return result.rows;
+}
+
+/** A `clients` column as stored (jsonb arrives parsed from pg, and as text from some drivers). */
+function clientsOfRow(value: unknown): Clients {
+  const parsed = typeof value === 'string' ? JSON.parse(value) : value;
+  const clients: Clients = {};
+  if (typeof parsed !== 'object' || parsed === null) return clients;
+  for (const [kind, status] of Object.entries(parsed)) {
+    if (isClientKind(kind) && (status === 'online' || status === 'away')) clients[kind] = status;
+  }
+  return clients;
 }
 
 function toRecord(row: Row): PresenceRecord {
@@ -36,6 +47,7 @@ export interface OutboxEvent {
   status: PresenceStatus;
   lastSeen: number | null;
   v: number;
+  clients: Clients;
   /** When the change was stored, epoch ms. */
   at: number;
 }
@@ -236,15 +248,18 @@ export class PresenceRepository {
     // Users seen for the first time are created in the same statement (their rows are checked against the
     // foreign key at its end), so the heartbeat path never waits on a separate insert.
     const upsert = sql`
-      insert into user_presence (user_id, status, last_seen, last_heartbeat, v)
-      select * from unnest(
+      insert into user_presence (user_id, status, last_seen, last_heartbeat, v, clients)
+      select r.user_id, r.status, r.last_seen, r.last_heartbeat, r.v, r.clients from unnest(
         ${ids},
         ${textArray(records.map((r) => r.status))},
         ${timestampArray(records.map((r) => r.lastSeen))},
         ${timestampArray(records.map((r) => r.lastHeartbeat))},
-        ${bigintArray(records.map((r) => r.v))})
+        ${bigintArray(records.map((r) => r.v))},
+        ${jsonArray(records.map((r) => r.clients ?? {}))}
+      ) as r(user_id, status, last_seen, last_heartbeat, v, clients)
       on conflict (user_id) do update set
         status = excluded.status,
+        clients = case when excluded.v >= user_presence.v then excluded.clients else user_presence.clients end,
         last_seen = greatest(user_presence.last_seen, excluded.last_seen),
         last_heartbeat = greatest(user_presence.last_heartbeat, excluded.last_heartbeat),
         v = excluded.v
@@ -263,9 +278,9 @@ export class PresenceRepository {
       sql`
       with ${newUsers},
       before as (select user_id, v from user_presence where user_id = any(${ids})),
-      written as (${upsert} returning user_id, status, last_seen, v)
-      insert into presence_outbox (user_id, status, last_seen, v)
-      select w.user_id, w.status, w.last_seen, w.v from written w left join before b on b.user_id = w.user_id
+      written as (${upsert} returning user_id, status, last_seen, v, clients)
+      insert into presence_outbox (user_id, status, last_seen, v, clients)
+      select w.user_id, w.status, w.last_seen, w.v, w.clients from written w left join before b on b.user_id = w.user_id
       where b.v is null or w.v > b.v
       order by w.user_id, w.v
       on conflict (user_id, v) do nothing
@@ -280,7 +295,7 @@ export class PresenceRepository {
   async peekOutbox(limit: number): Promise<OutboxEvent[]> {
     const result = await rows(
       this.db,
-      sql`select id, user_id, status, last_seen, v, created_at from presence_outbox order by id limit ${limit}`,
+      sql`select id, user_id, status, last_seen, v, clients, created_at from presence_outbox order by id limit ${limit}`,
     );
     return result.map((row) => ({
       seq: toId(row.id),
@@ -288,6 +303,7 @@ export class PresenceRepository {
       status: row.status as PresenceStatus,
       lastSeen: toMs(row.last_seen),
       v: Number(row.v),
+      clients: clientsOfRow(row.clients),
       at: toMs(row.created_at) ?? 0,
     }));
   }

@@ -4,6 +4,7 @@ import {
   bigserial,
   check,
   index,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -66,6 +67,8 @@ export const userPresence = pgTable(
     lastHeartbeat: timestamp('last_heartbeat', { withTimezone: true, precision: 3, mode: 'date' }),
     /** Version of the presence: grows with every change, so an older write never replaces a newer one. */
     v: bigint('v', { mode: 'number' }).notNull().default(0),
+    /** The most available status per kind of client at that version, `{"web": "online"}`; `{}` when offline. */
+    clients: jsonb('clients').$type<Record<string, string>>().notNull().default({}),
   },
   (t) => [
     check('user_presence_status_check', sql`${t.status} in ('online', 'away', 'offline')`),
@@ -86,6 +89,7 @@ export const presenceOutbox = pgTable(
     status: text('status').notNull(),
     lastSeen: timestamp('last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
     v: bigint('v', { mode: 'number' }).notNull(),
+    clients: jsonb('clients').$type<Record<string, string>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })
       .notNull()
       .defaultNow(),

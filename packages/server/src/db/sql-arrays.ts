@@ -16,6 +16,12 @@ export function textArray(values: readonly string[]): SQL {
   return sql`${`{${values.join(',')}}`}::text[]`;
 }
 
+/** Values as one jsonb array parameter; each element is quoted, so any JSON goes in. */
+export function jsonArray(values: readonly unknown[]): SQL {
+  const quote = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return sql`${`{${values.map((v) => quote(JSON.stringify(v))).join(',')}}`}::jsonb[]`;
+}
+
 /** Epoch milliseconds (or null) as a timestamptz array. */
 export function timestampArray(values: readonly (number | null)[]): SQL {
   const literal = values.map((v) => (v === null ? 'NULL' : new Date(v).toISOString())).join(',');

@@ -1,3 +1,4 @@
+import type { Clients } from '@presence/protocol';
 import { iso } from '../core/presence-view.js';
 import type { OutboxEvent } from '../db/presence-repository.js';
 
@@ -10,7 +11,7 @@ export interface WebhookEvent {
   id: string;
   type: 'presence.changed';
   at: string;
-  presence: { user_id: number; status: string; last_seen: string | null; v: number };
+  presence: { user_id: number; status: string; last_seen: string | null; v: number; clients: Clients };
 }
 
 export function toWebhookEvent(event: OutboxEvent): WebhookEvent {
@@ -19,7 +20,13 @@ export function toWebhookEvent(event: OutboxEvent): WebhookEvent {
     id: `${event.userId}-${event.v}`,
     type: 'presence.changed',
     at: iso(event.at) as string,
-    presence: { user_id: event.userId, status: event.status, last_seen: iso(event.lastSeen), v: event.v },
+    presence: {
+      user_id: event.userId,
+      status: event.status,
+      last_seen: iso(event.lastSeen),
+      v: event.v,
+      clients: event.clients,
+    },
   };
 }
 
