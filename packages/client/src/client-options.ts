@@ -1,4 +1,10 @@
-import { type ClientKind, type PresenceStatus, type UserPresence, WS_PATH } from '@presence/protocol';
+import {
+  type ClientKind,
+  isDeviceId,
+  type PresenceStatus,
+  type UserPresence,
+  WS_PATH,
+} from '@presence/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { VisibilitySource } from './idle-detector.js';
 import type { StatusEvent, TypingEvent } from './presence-store.js';
@@ -49,8 +55,9 @@ export interface PresenceClientOptions {
   /**
    * This device's id (1 to 64 characters of `[A-Za-z0-9_-]`): the WebSocket and the heartbeats of this client
    * are one device on the server, with its own status (contract section 11), so an idle tab never makes the
-   * user away while another tab or the phone is active. Default: a random id per client instance (each tab
-   * is a device). A mobile or desktop app passes an id that stays the same across restarts.
+   * user away while another tab or the phone is active. Default: in a browser, a random id per tab kept in
+   * sessionStorage (a reload stays the same device); elsewhere a random id per client instance. A mobile or
+   * desktop app passes an id that stays the same across restarts.
    */
   device?: string;
   /** What kind of client this is: `web` (default), `mobile` or `desktop`; others see it in `clients`. */
@@ -73,6 +80,11 @@ export interface PresenceClientEvents {
   snapshot: UserPresence[];
   /** `open` once the socket is up and the snapshot applied; `closed` when it drops or is closed. */
   connection: ConnectionState;
+  /**
+   * What this client reports for its own user changed: a `setStatus`, idle detection, `goOffline`. Others see
+   * the most available over all the user's devices: that is the user's own `status` event.
+   */
+  ownStatus: PresenceStatus;
   /** A heartbeat went out (or could not). */
   heartbeat: { status: PresenceStatus; result: HeartbeatResult };
   error: ClientError;
@@ -86,6 +98,26 @@ export function randomDeviceId(): string {
   let id = '';
   for (const byte of bytes) id += alphabet[byte & 63];
   return id;
+}
+
+/** Where a browser tab keeps its device id: per tab, and kept across reloads of that tab. */
+export const DEVICE_STORAGE_KEY = 'presence.device';
+
+/**
+ * The default device id: in a browser, one per tab kept in sessionStorage (a reload is the same device, so
+ * contacts see no change); elsewhere, or where storage is refused, a fresh one.
+ */
+export function defaultDeviceId(): string {
+  const storage = (globalThis as { sessionStorage?: Storage }).sessionStorage;
+  try {
+    const kept = storage?.getItem(DEVICE_STORAGE_KEY);
+    if (kept && isDeviceId(kept)) return kept;
+    const id = randomDeviceId();
+    storage?.setItem(DEVICE_STORAGE_KEY, id);
+    return id;
+  } catch {
+    return randomDeviceId();
+  }
 }
 
 /** The page's origin: a browser client's default service URL. */

@@ -7,6 +7,8 @@ export { type BackoffOptions, backoffDelay } from './backoff.js';
 export {
   type ClientError,
   DEFAULT_IDLE_MS,
+  DEVICE_STORAGE_KEY,
+  defaultDeviceId,
   type IdleOptions,
   type PresenceClientEvents,
   type PresenceClientOptions,

@@ -8,11 +8,11 @@ import {
 } from '@presence/protocol';
 import {
   DEFAULT_IDLE_MS,
+  defaultDeviceId,
   defaultUrl,
   deriveWsUrl,
   type PresenceClientEvents,
   type PresenceClientOptions,
-  randomDeviceId,
 } from './client-options.js';
 import { Emitter } from './emitter.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
@@ -56,6 +56,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   #chosen: 'online' | 'away' = 'online';
   #offline = false;
+  #announced: PresenceStatus = 'online';
 
   constructor(options: PresenceClientOptions) {
     super();
@@ -68,7 +69,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       throw new TypeError('PresenceClient: `device` must be 1 to 64 characters of [A-Za-z0-9_-]');
     if (options.client !== undefined && !isClientKind(options.client))
       throw new TypeError("PresenceClient: `client` must be 'web', 'mobile' or 'desktop'");
-    this.#device = { id: options.device ?? randomDeviceId(), kind: options.client ?? 'web' };
+    this.#device = { id: options.device ?? defaultDeviceId(), kind: options.client ?? 'web' };
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ctor)
       throw new TypeError(
@@ -200,6 +201,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     if (!this.#active) {
       this.#active = true;
       this.#offline = false;
+      this.#announceOwn();
       this.#idle?.start();
       this.#heartbeat?.start(this.status);
       // Until the first snapshot the socket is not keeping the user present; heartbeats cover the gap.
@@ -240,6 +242,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
    */
   async goOffline(): Promise<void> {
     this.#offline = true;
+    this.#announceOwn();
     this.#shutdown();
     if (this.#heartbeat) await this.#heartbeat.setStatus('offline');
     this.#socket.close();
@@ -287,7 +290,16 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       waiter.reject(new Error('PresenceClient closed before the snapshot arrived'));
   }
 
+  /** Emits `ownStatus` when what this client reports for its user changed (a choice, idle, offline). */
+  #announceOwn(): void {
+    const status = this.status;
+    if (status === this.#announced) return;
+    this.#announced = status;
+    this.emit('ownStatus', status);
+  }
+
   #applyStatus(): Promise<HeartbeatResult | null> {
+    this.#announceOwn();
     if (!this.#active) return Promise.resolve(null);
     const status = this.status;
     // Over an open socket the status travels as a frame: an `away` heartbeat would keep the user present for

@@ -163,6 +163,8 @@ describe('PresenceClient against a real server', () => {
     await a.connect();
     const target = new EventTarget();
     const b = await client(bob, { idle: { idleMs: 200, target } });
+    const own: string[] = [];
+    b.on('ownStatus', (status) => own.push(status));
     await b.connect();
     await statusOf(a, bob, 'away');
     expect(b.status).toBe('away');
@@ -171,6 +173,7 @@ describe('PresenceClient against a real server', () => {
     target.dispatchEvent(new Event('keydown'));
     await back;
     expect(b.status).toBe('online');
+    expect(own).toEqual(['away', 'online']);
   });
 
   it('sends the first heartbeat and treats the rate-limited second as fine', async () => {

@@ -1,4 +1,11 @@
-import { backoffDelay, formatLastSeen, PresenceStore, userIdFromToken } from '@presence/client';
+import {
+  backoffDelay,
+  DEVICE_STORAGE_KEY,
+  defaultDeviceId,
+  formatLastSeen,
+  PresenceStore,
+  userIdFromToken,
+} from '@presence/client';
 import { describe, expect, it } from 'vitest';
 
 describe('backoffDelay', () => {
@@ -88,5 +95,37 @@ describe('userIdFromToken', () => {
     const payload = btoa(JSON.stringify({ sub: '42', exp: 1 })).replace(/=+$/, '');
     expect(userIdFromToken(`e30.${payload}.sig`)).toBe(42);
     expect(userIdFromToken('garbage')).toBeNull();
+  });
+});
+
+describe('default device id', () => {
+  const storage = new Map<string, string>();
+  const fake = {
+    getItem: (key: string) => storage.get(key) ?? null,
+    setItem: (key: string, value: string) => void storage.set(key, value),
+  };
+  const global = globalThis as { sessionStorage?: unknown };
+
+  it('keeps one id per tab in sessionStorage, replaces a broken one, and copes with refused storage', () => {
+    global.sessionStorage = fake;
+    try {
+      const first = defaultDeviceId();
+      expect(first).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(defaultDeviceId()).toBe(first);
+      expect(storage.get(DEVICE_STORAGE_KEY)).toBe(first);
+      storage.set(DEVICE_STORAGE_KEY, 'not valid!');
+      const replaced = defaultDeviceId();
+      expect(replaced).not.toBe('not valid!');
+      expect(storage.get(DEVICE_STORAGE_KEY)).toBe(replaced);
+      global.sessionStorage = {
+        getItem: () => {
+          throw new Error('SecurityError');
+        },
+      };
+      expect(defaultDeviceId()).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    } finally {
+      delete global.sessionStorage;
+    }
+    expect(defaultDeviceId()).not.toBe(defaultDeviceId());
   });
 });

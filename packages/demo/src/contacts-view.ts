@@ -1,16 +1,18 @@
 import { formatLastSeen, type PresenceClient, type UserPresence } from '@presence/client';
 import type { DemoUser } from './api.js';
+import { renderClients } from './clients-view.js';
 import { element } from './dom.js';
 
 /** How often "last seen …" is re-rendered: often enough that seconds visibly tick. */
 const TICK_MS = 1000;
 
 /**
- * The contact list: one row per other demo user with a status dot and "last seen …". Rows carry
+ * The contact list: one row per other demo user with a status dot, an icon per kind of client they are on
+ * (web, desktop, mobile) and "last seen …". Rows carry
  * `data-user-id` and `data-status` so styles (and the browser tests) can read the state.
  */
 export function mountContacts(list: HTMLElement, client: PresenceClient, contacts: DemoUser[]): () => void {
-  const rows = new Map<number, { row: HTMLElement; seen: HTMLElement }>();
+  const rows = new Map<number, { row: HTMLElement; seen: HTMLElement; clients: HTMLElement }>();
   for (const contact of contacts) {
     const row = element('li', {
       class: 'contact',
@@ -18,13 +20,15 @@ export function mountContacts(list: HTMLElement, client: PresenceClient, contact
       'data-status': 'offline',
     });
     const seen = element('span', { class: 'seen' });
+    const clients = element('span', { class: 'clients' });
     row.append(
       element('span', { class: 'dot', 'aria-hidden': 'true' }),
       element('span', { class: 'name' }, contact.username),
+      clients,
       seen,
     );
     list.append(row);
-    rows.set(contact.user_id, { row, seen });
+    rows.set(contact.user_id, { row, seen, clients });
   }
 
   const render = (presence: UserPresence | undefined, userId: number, now = Date.now()) => {
@@ -32,6 +36,7 @@ export function mountContacts(list: HTMLElement, client: PresenceClient, contact
     if (!entry) return;
     entry.row.dataset.status = presence?.status ?? 'offline';
     entry.seen.textContent = presence ? formatLastSeen(presence, { now }) : 'offline';
+    renderClients(entry.clients, presence?.clients);
   };
   const renderAll = () => {
     const now = Date.now();

@@ -1,4 +1,4 @@
-import { PresenceClient } from '@presence/client';
+import { type ClientKind, PresenceClient } from '@presence/client';
 import { type DemoData, type DemoUser, fetchDemoData, fetchToken } from './api.js';
 import { mountContacts } from './contacts-view.js';
 import { mountConversation } from './conversation-view.js';
@@ -7,15 +7,18 @@ import { mountMe } from './me-view.js';
 
 /**
  * Query parameters: `user` picks the demo user (so a reload, or a second window, lands straight in a
- * session) and `idle` sets the idle time in ms (the browser tests use a short one).
+ * session), `idle` sets the idle time in ms (the browser tests use a short one) and `client` says which kind
+ * of client this window plays (`web`, `desktop` or `mobile`), to show contacts' device icons.
  */
-function readParams(): { user: number | null; idleMs: number | undefined } {
+function readParams(): { user: number | null; idleMs: number | undefined; kind: ClientKind } {
   const params = new URLSearchParams(location.search);
   const user = Number(params.get('user'));
   const idle = Number(params.get('idle'));
+  const kind = params.get('client');
   return {
     user: Number.isSafeInteger(user) && user > 0 ? user : null,
     idleMs: Number.isFinite(idle) && idle > 0 ? idle : undefined,
+    kind: kind === 'mobile' || kind === 'desktop' ? kind : 'web',
   };
 }
 
@@ -39,11 +42,12 @@ function showPicker(data: DemoData): void {
 
 const CONNECTION_TEXT = { connecting: 'Connecting…', open: 'Connected', closed: 'Disconnected' } as const;
 
-function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined): void {
+function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined, kind: ClientKind): void {
   const nameOf = (id: number) => data.users.find((u) => u.user_id === id)?.username ?? `User ${id}`;
   const client = new PresenceClient({
     token: () => fetchToken(me.user_id),
     idle: idleMs === undefined ? {} : { idleMs },
+    client: kind,
   });
   document.title = `${me.username} · Presence demo`;
   byId('session').hidden = false;
@@ -57,6 +61,8 @@ function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined):
     {
       name: byId('me-name'),
       status: byId('me-status'),
+      seen: byId('me-seen'),
+      clients: byId('me-clients'),
       select: byId<HTMLSelectElement>('status-select'),
       offlineToggle: byId<HTMLButtonElement>('offline-toggle'),
     },
@@ -99,9 +105,9 @@ function showError(message: string): void {
 
 async function main(): Promise<void> {
   const data = await fetchDemoData();
-  const { user, idleMs } = readParams();
+  const { user, idleMs, kind } = readParams();
   const me = data.users.find((u) => u.user_id === user);
-  if (me) startSession(data, me, idleMs);
+  if (me) startSession(data, me, idleMs, kind);
   else showPicker(data);
 }
 

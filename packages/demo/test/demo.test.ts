@@ -126,6 +126,39 @@ describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
     await screenshot(a, 'a-sees-b-away');
   });
 
+  it('shows the kinds of client a contact is on, and an idle tab never makes an active user away', async () => {
+    // The user on several devices is the viewer here: every other demo user has a test of their own.
+    const me = viewer;
+    const watcher = await open(other(0).user_id);
+    const laptop = await browser.newContext();
+    const phone = await browser.newContext();
+    contexts.push(laptop, phone);
+    const openTab = async (context: BrowserContext, query: string) => {
+      const page = await context.newPage();
+      await page.goto(`${server.httpUrl}/?user=${me.user_id}${query}`);
+      await page.locator('#contacts li').first().waitFor();
+      return page;
+    };
+    // Two tabs of one browser are two devices (each tab keeps its own id in sessionStorage).
+    const idleTab = await openTab(laptop, `&idle=${IDLE_MS}`);
+    const activeTab = await openTab(laptop, '');
+    await openTab(phone, '&client=mobile');
+    const clientsOf = (value: string) =>
+      watcher.locator(`#contacts li[data-user-id="${me.user_id}"] .clients[data-clients="${value}"]`);
+    await clientsOf('web:online,mobile:online').waitFor();
+
+    // The idle tab says it is away; what others see stays online.
+    await idleTab.locator('#me-status', { hasText: 'away' }).waitFor();
+    await idleTab.locator('#me-seen[data-status="online"]').waitFor();
+    await activeTab.close();
+    // Once the active tab's grace has passed, the only web device left is the idle one.
+    await clientsOf('web:away,mobile:online').waitFor();
+    expect(await contactRow(watcher, me.user_id, 'online').count()).toBe(1);
+    await idleTab.locator('#me-clients[data-clients="web:away,mobile:online"]').waitFor();
+    expect(await idleTab.locator('#me-seen').textContent()).toBe('online');
+    await screenshot(watcher, 'watcher-sees-devices');
+  });
+
   it('shows B offline with a ticking "last seen" once the grace after closing has passed', async () => {
     const bob = other(3);
     const a = await open(viewer.user_id);
