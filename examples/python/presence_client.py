@@ -174,9 +174,21 @@ class PresenceClient:
 
     # ---- user endpoints (a token for that user) ----------------------------------------------------------
 
-    def heartbeat(self, user_id: int, status: Optional[str] = None) -> dict:
-        """An HTTP heartbeat as the user: its presence, or PresenceError 429 when unchanged and too soon."""
-        body = json.dumps({} if status is None else {"status": status}).encode("utf-8")
+    def heartbeat(
+        self,
+        user_id: int,
+        status: Optional[str] = None,
+        device: Optional[str] = None,
+        client: Optional[str] = None,
+    ) -> dict:
+        """An HTTP heartbeat as the user: its presence, or PresenceError 429 when unchanged and too soon.
+
+        ``device`` names the device it speaks for (1 to 64 of ``[A-Za-z0-9_-]``; absent: ``default``) and
+        ``client`` its kind (``web``, ``mobile``, ``desktop``): each device has its own status, and the user is
+        as available as the most available one.
+        """
+        fields = {"status": status, "device": device, "client": client}
+        body = json.dumps({k: v for k, v in fields.items() if v is not None}).encode("utf-8")
         return self._request("POST", "/api/presence/heartbeat/", body=body, token=self._user_token(user_id))
 
     def status(self, viewer_id: int, user_id: int) -> Optional[dict]:

@@ -145,6 +145,15 @@ class ServerTest(unittest.TestCase):
         presence = self.client.heartbeat(502, "away")
         self.assertEqual((presence["user_id"], presence["status"]), (502, "away"))
 
+    def test_devices_are_kept_apart(self):
+        self.client.heartbeat(505, "online", device="laptop", client="desktop")
+        presence = self.client.heartbeat(505, "away", device="phone", client="mobile")
+        self.assertEqual(presence["status"], "online")
+        self.assertEqual(presence["clients"], {"desktop": "online", "mobile": "away"})
+        with self.assertRaises(PresenceError) as caught:
+            self.client.heartbeat(505, device="not ok")
+        self.assertEqual(caught.exception.status, 400)
+
     def test_a_token_with_another_secret_or_expired_is_refused(self):
         self.assertEqual(self.raw_heartbeat(self.token(503, secret="not-the-secret-0123456789")), 401)
         self.assertEqual(self.raw_heartbeat(self.token(503, now=time.time() - 7200)), 401)
