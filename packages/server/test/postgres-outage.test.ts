@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.js';
 import { startServer } from '../src/app.js';
 import { canRunOwnPostgres, OwnPostgres } from './support/own-postgres.js';
-import { AUTH_SECRET, api, befriend, SERVICE_KEY, sendUdp, TestClient } from './support/server.js';
+import {
+  AUTH_SECRET,
+  api,
+  befriend,
+  SERVICE_KEY,
+  sendUdp,
+  TestClient,
+  tryUpgrade,
+} from './support/server.js';
 import { hasRedis, REDIS_URL, testPrefix } from './support/services.js';
 
 const available = (await hasRedis()) && (await canRunOwnPostgres());
@@ -87,6 +95,14 @@ describe.skipIf(!available)('PostgreSQL stopped and started again', () => {
     expect(graphWrite.status).toBe(503);
     expect(graphWrite.body.error.code).toBe('unavailable');
     expect((await api(server, 'GET', '/readyz')).status).toBe(503);
+    // The same for a first-seen user's WebSocket: refused at the upgrade, not opened and then cut with 1011.
+    const socket = await tryUpgrade(`${server.wsUrl}?token=${await server.mintToken(903)}`);
+    expect(socket).toMatchObject({
+      opened: false,
+      status: 503,
+      retryAfter: '5',
+      body: { error: { code: 'unavailable' } },
+    });
 
     // Live presence of known users keeps reaching watchers over the socket: an HTTP flip, a closed socket, a
     // UDP heartbeat (and a first-sight user over UDP, which waits for no database work).

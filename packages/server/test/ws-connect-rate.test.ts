@@ -1,39 +1,10 @@
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { RunningServer } from '../src/app.js';
-import { startEmbedded } from './support/server.js';
+import { tryUpgrade as attempt, startEmbedded } from './support/server.js';
 
 const SECRET = 'connect-rate-secret-0123456789';
-
-type Outcome =
-  | { opened: true; socket: WebSocket }
-  | { opened: false; status: number; retryAfter: string | undefined; body: unknown };
-
-/** Opens a WebSocket and reports whether the upgrade was taken, or the refusal's status, header and body. */
-async function attempt(url: string): Promise<Outcome> {
-  const socket = new WebSocket(url);
-  socket.on('error', () => {});
-  return new Promise((resolve) => {
-    socket.once('open', () => resolve({ opened: true, socket }));
-    socket.once('unexpected-response', (_request, response: IncomingMessage) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => {
-        text += chunk;
-      });
-      response.on('end', () => {
-        socket.terminate();
-        resolve({
-          opened: false,
-          status: response.statusCode ?? 0,
-          retryAfter: response.headers['retry-after'],
-          body: JSON.parse(text),
-        });
-      });
-    });
-  });
-}
 
 async function refusedCount(server: RunningServer): Promise<number> {
   const metric = await server.metrics.registry.getSingleMetricAsString(
