@@ -40,6 +40,8 @@ export interface GatewayOptions {
 
 /** Longest delay a Node timer takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retry-After of a 503 at the upgrade: the same as the HTTP API's. */
+const UNAVAILABLE_RETRY_S = 5;
 /** Connections pinged per turn of the event loop. */
 const PING_SLICE = 500;
 /**
@@ -119,8 +121,19 @@ export class WsGateway {
     if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
     const device = deviceOf(url.searchParams);
     if (typeof device === 'string') return refuse(socket, 400, 'BAD_REQUEST', device);
-    this.wss.handleUpgrade(request, socket, head, (ws) =>
-      this.accept(ws, verdict.userId, verdict.expiresAt, device),
+    // A user seen for the first time is created now, so that a database outage is a 503 at the upgrade (as
+    // over HTTP) rather than an opened socket cut with 1011; a known user costs no round trip here.
+    this.options.service.ensureUsers([verdict.userId]).then(
+      () =>
+        this.wss.handleUpgrade(request, socket, head, (ws) =>
+          this.accept(ws, verdict.userId, verdict.expiresAt, device),
+        ),
+      (error) => {
+        this.options.logger.warn({ err: error, userId: verdict.userId }, 'upgrade refused: user not created');
+        refuse(socket, 503, 'UNAVAILABLE', 'a dependency is down; try again shortly', {
+          'Retry-After': String(UNAVAILABLE_RETRY_S),
+        });
+      },
     );
   }
 
@@ -246,6 +259,7 @@ function refuse(
     403: 'Forbidden',
     404: 'Not Found',
     429: 'Too Many Requests',
+    503: 'Service Unavailable',
   };
   const reason = reasons[status] ?? 'Internal Server Error';
   const extra = Object.entries(headers)
