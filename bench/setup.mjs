@@ -94,6 +94,9 @@ export async function startBenchServer({ redisUrl }, run, database, timing, clea
       HEARTBEAT_MIN_INTERVAL_MS: String(timing.minIntervalMs),
       PRESENCE_TIMEOUT_MS: String(timing.presenceTimeoutMs),
       PRESENCE_TTL_S: String(timing.presenceTtlS),
+      // Every benchmark socket comes from 127.0.0.1: the per-address connect limit would refuse most of them.
+      MAX_CONNECTS_PER_ADDRESS_PER_S: '0',
+      MAX_CONNECTS_PER_ADDRESS_BURST: '0',
     },
     port,
     run.logPath,

@@ -6,7 +6,7 @@ import { signUserToken } from './auth/tokens.js';
 import type { Backend } from './backends/backend.js';
 import { openMemoryBackend } from './backends/memory.js';
 import { openRedisBackend } from './backends/redis.js';
-import { type Config, loadConfig, type Timings, timings, validateConfig } from './config.js';
+import { type Config, connectRate, loadConfig, type Timings, timings, validateConfig } from './config.js';
 import { PresenceService } from './core/presence-service.js';
 import type { RuleConfig } from './core/rules.js';
 import type { ServiceEvents } from './core/service-events.js';
@@ -186,6 +186,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       limits: options.sessionLimits,
       maxSocketsPerUser: config.maxSocketsPerUser,
       corsOrigins: config.corsOrigins,
+      connectRate: connectRate(config),
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).

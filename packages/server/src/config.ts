@@ -32,6 +32,10 @@ export interface Config {
   redisCommandTimeoutMs: number;
   /** Open WebSockets per user on one process; one more closes the oldest with 4009. */
   maxSocketsPerUser: number;
+  /** New WebSocket connections per second one remote address may open on this process; 0: no limit. */
+  maxConnectsPerAddressPerS: number;
+  /** How many of them it may open at once before the rate applies; 0: no limit. */
+  maxConnectsPerAddressBurst: number;
   /** Origins whose browser apps may call the HTTP API and open the WebSocket; unset: no CORS at all. */
   corsOrigins: string[] | undefined;
   logLevel: LogLevel;
@@ -173,6 +177,8 @@ export function loadConfig(env: Env = process.env): Config {
     cleanupIntervalMs: integer(env, 'CLEANUP_INTERVAL_MS', 300_000, 1),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 50, 60_000),
     maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 16, 1, 10_000),
+    maxConnectsPerAddressPerS: integer(env, 'MAX_CONNECTS_PER_ADDRESS_PER_S', 20, 0, 1_000_000),
+    maxConnectsPerAddressBurst: integer(env, 'MAX_CONNECTS_PER_ADDRESS_BURST', 100, 0, 1_000_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     logLevel: level as LogLevel,
     webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
@@ -222,8 +228,30 @@ export function validateConfig(config: Config): Config {
     throw new ConfigError('SERVICE_KEY', 'expected at least 16 characters');
   }
   validateWebhooks(config);
+  validateConnectRate(config);
   timings(config);
   return config;
+}
+
+/** Both connect-rate values on, or both off: half a limit would be no limit or no connections. */
+function validateConnectRate(config: Config): void {
+  const { maxConnectsPerAddressPerS: perSecond, maxConnectsPerAddressBurst: burst } = config;
+  if ((perSecond === 0) === (burst === 0)) return;
+  const [variable, value, other] =
+    perSecond === 0
+      ? ['MAX_CONNECTS_PER_ADDRESS_PER_S', perSecond, 'MAX_CONNECTS_PER_ADDRESS_BURST']
+      : ['MAX_CONNECTS_PER_ADDRESS_BURST', burst, 'MAX_CONNECTS_PER_ADDRESS_PER_S'];
+  throw new ConfigError(
+    variable,
+    `expected a value above 0 while ${other} is set, or 0 in both to turn the per-address connect limit off`,
+    String(value),
+  );
+}
+
+/** The per-address connect rate of a configuration, or undefined when it is off. */
+export function connectRate(config: Config): { perSecond: number; burst: number } | undefined {
+  const { maxConnectsPerAddressPerS: perSecond, maxConnectsPerAddressBurst: burst } = config;
+  return perSecond > 0 && burst > 0 ? { perSecond, burst } : undefined;
 }
 
 function validateWebhooks(config: Config): void {

@@ -26,6 +26,11 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly wsConnectsRateLimited = new Counter({
+    name: 'presence_ws_connects_rate_limited_total',
+    help: 'WebSocket upgrades refused with 429: the remote address opened connections faster than its allowed rate',
+    registers: [this.registry],
+  });
   readonly transitions = new Counter({
     name: 'presence_transitions_total',
     help: 'Status transitions decided by this process, by new status',

@@ -173,6 +173,16 @@ describe.skipIf(!available)('several processes on one Redis and one PostgreSQL',
       // last_seen is the last sign of life before the crash, not the moment the survivors noticed.
       expect(Date.parse(seenOnA.last_seen as string)).toBeLessThanOrEqual(crashedAt);
       expect(transitions.filter((t) => t.userId === 8 && t.status === 'offline')).toHaveLength(1);
+      // The durable record agrees with what watchers saw: offline, with the same last_seen.
+      await expect
+        .poll(() => storedPresence(8), { timeout: 3_000, interval: 50 })
+        .toMatchObject({ status: 'offline' });
+      expect((await storedPresence(8)).last_seen.toISOString()).toBe(seenOnA.last_seen);
+      const durable = Date.now() - crashedAt;
+      console.log(
+        `fault: process-sigkill recovered in ${durable} ms (watchers saw offline after ${took} ms, ` +
+          `PostgreSQL held it after ${durable} ms; PRESENCE_TIMEOUT_MS ${timing.presenceTimeoutMs})`,
+      );
     });
   });
 });

@@ -3,6 +3,8 @@ import type { UserId } from './types.js';
 
 interface Entry {
   value: Promise<ReadonlySet<UserId>>;
+  /** The set once loaded. */
+  loaded?: ReadonlySet<UserId>;
   loadedAt: number;
   version: number;
 }
@@ -49,10 +51,15 @@ export class SetCache {
       loadedAt: now,
       version,
     };
-    // A failed load must not stay cached.
-    entry.value.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
+    entry.value.then(
+      (ids) => {
+        entry.loaded = ids;
+      },
+      // A failed load must not stay cached.
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
     this.entries.delete(key);
     this.entries.set(key, entry);
     if (this.entries.size > this.options.maxEntries) {
@@ -80,6 +87,16 @@ export class SetCache {
         for (const waiter of waiting) waiter.reject(error);
       },
     );
+  }
+
+  /**
+   * The keys whose loaded set holds `id`, whatever their age or version: a last resort while the source is
+   * unreachable (O(entries)).
+   */
+  keysHolding(id: number): Set<number> {
+    const keys = new Set<number>();
+    for (const [key, entry] of this.entries) if (entry.loaded?.has(id)) keys.add(key);
+    return keys;
   }
 
   invalidate(keys: Iterable<number>): void {

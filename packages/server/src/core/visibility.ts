@@ -35,9 +35,21 @@ export class Visibility {
     this.unsubscribe = options.bus.subscribe(GRAPH_GROUP, (payload) => this.onGraphChange(payload));
   }
 
-  /** visible(user), checked against the graph version so that a change made anywhere applies at once. */
+  /**
+   * visible(user), checked against the graph version so that a change made anywhere applies at once. While
+   * the durable store cannot load it, the relation's symmetry answers: the users whose own cached lists hold
+   * this one (every watcher with a socket here loaded theirs). Graph writes are refused during such an outage,
+   * so those lists are as current as the cache; an empty answer is the failure itself.
+   */
   async visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
-    return this.visible.get(userId, await this.options.versions.graphVersions('user', userId));
+    const version = await this.options.versions.graphVersions('user', userId);
+    try {
+      return await this.visible.get(userId, version);
+    } catch (error) {
+      const holders = this.visible.keysHolding(userId);
+      if (holders.size === 0) throw error;
+      return holders;
+    }
   }
 
   /** A conversation's participants, checked against the graph version like `visibleTo`. */

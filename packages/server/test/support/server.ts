@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { ServerMessage } from '@presence/protocol';
 import { WebSocket } from 'ws';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/app.js';
@@ -210,4 +211,32 @@ export async function sendUdp(
   await done;
   socket.close();
   return outcomes;
+}
+
+export type UpgradeOutcome =
+  | { opened: true; socket: WebSocket }
+  | { opened: false; status: number; retryAfter: string | undefined; body: unknown };
+
+/** Opens a WebSocket and reports whether the upgrade was taken, or the refusal's status, header and body. */
+export async function tryUpgrade(url: string): Promise<UpgradeOutcome> {
+  const socket = new WebSocket(url);
+  socket.on('error', () => {});
+  return new Promise((resolve) => {
+    socket.once('open', () => resolve({ opened: true, socket }));
+    socket.once('unexpected-response', (_request, response: IncomingMessage) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => {
+        text += chunk;
+      });
+      response.on('end', () => {
+        socket.terminate();
+        resolve({
+          opened: false,
+          status: response.statusCode ?? 0,
+          retryAfter: response.headers['retry-after'],
+          body: JSON.parse(text),
+        });
+      });
+    });
+  });
 }

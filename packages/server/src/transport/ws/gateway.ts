@@ -18,6 +18,7 @@ import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from '../../core/
 import type { Clock } from '../../core/types.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
+import { ConnectLimiter, type ConnectRate } from './connect-limiter.js';
 
 export interface GatewayOptions {
   service: PresenceService;
@@ -33,10 +34,14 @@ export interface GatewayOptions {
   maxSocketsPerUser: number;
   /** When set, a browser page from another origin is refused (403) at the upgrade. */
   corsOrigins?: readonly string[] | undefined;
+  /** New connections per remote address; unset: no limit. Beyond it the upgrade gets 429 with Retry-After. */
+  connectRate?: ConnectRate | undefined;
 }
 
 /** Longest delay a Node timer takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retry-After of a 503 at the upgrade: the same as the HTTP API's. */
+const UNAVAILABLE_RETRY_S = 5;
 /** Connections pinged per turn of the event loop. */
 const PING_SLICE = 500;
 /**
@@ -65,9 +70,12 @@ export class WsGateway {
   private readonly byUser = new Map<number, Connection[]>();
   private readonly pinger: NodeJS.Timeout;
   private readonly limits: SessionLimits;
+  private readonly connectLimiter: ConnectLimiter | null;
 
   constructor(private readonly options: GatewayOptions) {
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+    const { connectRate } = options;
+    this.connectLimiter = connectRate ? new ConnectLimiter(connectRate, options.clock) : null;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: MAX_WS_FRAME_BYTES,
@@ -84,6 +92,14 @@ export class WsGateway {
   /** The HTTP server's 'upgrade' handler. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    // Before anything costs: a flood of upgrades from one address must not reach token verification.
+    const waitMs = this.connectLimiter?.admit(request.socket.remoteAddress ?? '') ?? 0;
+    if (waitMs > 0) {
+      this.options.metrics.wsConnectsRateLimited.inc();
+      return refuse(socket, 429, 'RATE_LIMITED', 'too many new connections from this address', {
+        'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1_000))),
+      });
+    }
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://localhost');
@@ -105,8 +121,19 @@ export class WsGateway {
     if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
     const device = deviceOf(url.searchParams);
     if (typeof device === 'string') return refuse(socket, 400, 'BAD_REQUEST', device);
-    this.wss.handleUpgrade(request, socket, head, (ws) =>
-      this.accept(ws, verdict.userId, verdict.expiresAt, device),
+    // A user seen for the first time is created now, so that a database outage is a 503 at the upgrade (as
+    // over HTTP) rather than an opened socket cut with 1011; a known user costs no round trip here.
+    this.options.service.ensureUsers([verdict.userId]).then(
+      () =>
+        this.wss.handleUpgrade(request, socket, head, (ws) =>
+          this.accept(ws, verdict.userId, verdict.expiresAt, device),
+        ),
+      (error) => {
+        this.options.logger.warn({ err: error, userId: verdict.userId }, 'upgrade refused: user not created');
+        refuse(socket, 503, 'UNAVAILABLE', 'a dependency is down; try again shortly', {
+          'Retry-After': String(UNAVAILABLE_RETRY_S),
+        });
+      },
     );
   }
 
@@ -217,7 +244,13 @@ export class WsGateway {
   }
 }
 
-function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, message: string): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  name: keyof typeof ErrorCodes,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: ErrorCodes[name].code, message } });
   const reasons: Record<number, string> = {
@@ -225,10 +258,15 @@ function refuse(socket: Duplex, status: number, name: keyof typeof ErrorCodes, m
     401: 'Unauthorized',
     403: 'Forbidden',
     404: 'Not Found',
+    429: 'Too Many Requests',
+    503: 'Service Unavailable',
   };
   const reason = reasons[status] ?? 'Internal Server Error';
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 
