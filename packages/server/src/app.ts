@@ -35,6 +35,10 @@ export interface ServerOptions extends Partial<Config> {
   sessionLimits?: Partial<SessionLimits>;
   /** Test hook: subscribed to the service's events before anything can happen (see ServiceEvents). */
   onServiceEvents?: (events: EventEmitter<ServiceEvents>) => void;
+  /** The cluster worker this server is (WORKERS above 1): /healthz names it. */
+  workerId?: number;
+  /** What /metrics answers instead of this process's own registry (a worker's: the sum over all workers). */
+  scrapeMetrics?: () => Promise<string>;
 }
 
 export interface ServerEvents {
@@ -162,6 +166,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
       serviceKey: config.serviceKey,
       corsOrigins: config.corsOrigins,
+      workerId: options.workerId,
+      scrapeMetrics: options.scrapeMetrics,
       graphBulk: new GraphBulk(database.db),
       readiness: async () => {
         const [redis, databaseUp] = await Promise.all([backend.health(), database.ping()]);

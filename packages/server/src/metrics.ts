@@ -47,6 +47,7 @@ export class Metrics {
   readonly degraded = new Gauge({
     name: 'presence_degraded',
     help: '1 while Redis is unreachable and the process runs on local state and PostgreSQL',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly webhookEvents = new Counter({
@@ -58,6 +59,7 @@ export class Metrics {
   readonly webhookQueueDepth = new Gauge({
     name: 'presence_webhook_queue_depth',
     help: 'Webhook events waiting in the outbox (reported by the delivering process; 0 on the others)',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly onlineUsers: Gauge;
@@ -66,6 +68,8 @@ export class Metrics {
     this.onlineUsers = new Gauge({
       name: 'presence_online_users',
       help: 'Users not offline (from the hot store)',
+      // Every worker reads the same store: summing would count each user once per worker.
+      aggregator: 'max',
       registers: [this.registry],
       async collect() {
         try {
@@ -106,6 +110,7 @@ export class Metrics {
     new Gauge({
       name: 'presence_ready',
       help: '1 while the process can serve (what GET /readyz answers with 200), 0 otherwise',
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         this.set((await probe())?.database === 'up' ? 1 : 0);
@@ -115,6 +120,7 @@ export class Metrics {
       name: 'presence_dependency_up',
       help: '1 while a dependency answers its health check (redis, database), 0 otherwise',
       labelNames: ['dependency'] as const,
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         const state = await probe();
