@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type ChildServer, spawnCli, spawnServer } from './support/processes.js';
 import { AUTH_SECRET, api, graph, SERVICE_KEY, TestClient } from './support/server.js';
 import {
@@ -50,6 +50,10 @@ function sample(text: string, name: string): number | undefined {
 describe('WORKERS without shared state', () => {
   const refusal = async (env: Record<string, string>) => {
     const child = spawnCli({ DATA_DIR: 'memory://', ...env });
+    // A start that is not refused must not outlive the test.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk;
