@@ -37,6 +37,8 @@ export interface ServerOptions extends Partial<Config> {
   onServiceEvents?: (events: EventEmitter<ServiceEvents>) => void;
   /** The cluster worker this server is (WORKERS above 1): /healthz names it. */
   workerId?: number;
+  /** Bounds of the queues off the hot path, other than the defaults (tests that fill them on purpose). */
+  queueLimits?: { udpBatch?: number; udpInFlight?: number; udpQueued?: number; writeQueued?: number };
   /** What /metrics answers instead of this process's own registry (a worker's: the sum over all workers). */
   scrapeMetrics?: () => Promise<string>;
 }
@@ -140,8 +142,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clock,
       resolutionMs: time.tickMs,
       cacheTtlMs: time.cacheTtlMs,
+      writeQueueLimit: options.queueLimits?.writeQueued,
     });
     options.onServiceEvents?.(service.events);
+    metrics.watchQueues(() => service.queueDepths());
+    service.events.on('shed', (queue, count) => metrics.queueShed.inc({ queue }, count));
     service.events.on('transition', (t) => metrics.transitions.inc({ status: t.status }));
     service.events.on('failed', (err, context) =>
       logger.warn({ err, context }, 'presence background work failed'),
@@ -216,7 +221,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       presenceTimeoutMs: config.presenceTimeoutMs,
       heartbeatMinIntervalMs: config.heartbeatMinIntervalMs,
       clock,
+      maxBatch: options.queueLimits?.udpBatch,
+      maxInFlight: options.queueLimits?.udpInFlight,
+      maxQueued: options.queueLimits?.udpQueued,
     });
+    metrics.watchQueues(() => ({ udp: udp.depth }));
     lifecycle.defer('udp', () => udp.close());
     const udpPort = await udp.listen();
 

@@ -62,6 +62,14 @@ export class Metrics {
     aggregator: 'max',
     registers: [this.registry],
   });
+  readonly queueShed = new Counter({
+    name: 'presence_queue_shed_total',
+    help: 'Items shed because a bounded queue was full, by queue (udp: heartbeats dropped as overloaded; write_through: transitions left to the sync job)',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth: Gauge<'queue'>;
+  private readonly depthSources: Array<() => Record<string, number>> = [];
   readonly onlineUsers: Gauge;
 
   constructor(countOnline: () => Promise<number>) {
@@ -79,7 +87,24 @@ export class Metrics {
         }
       },
     });
+    const sources = this.depthSources;
+    this.queueDepth = new Gauge({
+      name: 'presence_queue_depth',
+      help: 'Items waiting in a bounded queue, by queue (udp: heartbeats for the hot store; write_through: transitions for PostgreSQL)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const source of sources)
+          for (const [queue, depth] of Object.entries(source())) this.set({ queue }, depth);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_process_' });
+  }
+
+  /** Reports these queues' depths at every scrape, and their shed counts from 0. */
+  watchQueues(depths: () => Record<string, number>): void {
+    this.depthSources.push(depths);
+    for (const queue of Object.keys(depths())) this.queueShed.inc({ queue }, 0);
   }
 
   /**
