@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import pg from 'pg';
@@ -140,6 +141,24 @@ describe.skipIf(!available)('WORKERS=2 on one Redis and one PostgreSQL', () => {
       expect(sample(text, 'presence_online_users')).toBe(users.length + 1);
       expect(sample(text, 'presence_http_heartbeats_total{result="accepted"}')).toBe(1);
     }
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+
+  it('takes UDP heartbeats on the shared port, and a watcher on either worker hears of them', async () => {
+    await graph(server, 'PUT', 'conversations/2', { participant_ids: [31, 32, 33, 34] });
+    const watchers = await Promise.all([31, 32, 33].map(async (userId) => (await connect(userId)).client));
+    const token = await server.mintToken(34);
+    const socket = createSocket('udp4');
+    const packet = JSON.stringify({ user_id: 34, token, timestamp: Math.floor(Date.now() / 1000) });
+    await new Promise<void>((resolve, reject) =>
+      socket.send(packet, server.udpPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+    );
+    socket.close();
+    for (const watcher of watchers) {
+      await watcher.next('presence.status', (m) => m.user_id === 34 && m.status === 'online');
+    }
+    const text = (await get(`${server.httpUrl}/metrics`)).body;
+    expect(sample(text, 'presence_udp_packets_total{result="accepted",reason="none"}')).toBe(1);
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
