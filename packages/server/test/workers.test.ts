@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   hasPostgres,
   hasRedis,
+  PG_ADMIN_URL,
   REDIS_URL,
   type TestDatabase,
   testPrefix,
@@ -78,6 +79,29 @@ describe('WORKERS without shared state', () => {
 });
 
 const available = (await hasRedis()) && (await hasPostgres());
+
+describe.skipIf(!available)('WORKERS=2 when a worker cannot start', () => {
+  it('stops the whole start with exit code 1, saying which worker and why', async () => {
+    const child = spawnCli({
+      WORKERS: '2',
+      DATABASE_URL: `${PG_ADMIN_URL.replace(/\/[^/]*$/, '')}/presence_no_such_database`,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: testPrefix(),
+      AUTH_SECRET,
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toContain('presence_no_such_database');
+    expect(stderr).toMatch(/worker \d exited \(code 1\) before it was ready/);
+  }, 60_000);
+});
 
 describe.skipIf(!available)('WORKERS=2 on one Redis and one PostgreSQL', () => {
   let database: TestDatabase;

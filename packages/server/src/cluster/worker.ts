@@ -40,7 +40,15 @@ export async function runWorker(config: Config, parentLogger: Logger): Promise<v
       send({ type: 'presence:scrape', id });
     });
 
-  const server = await startServer({ ...config, logger, workerId, scrapeMetrics: scrapeAll });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ ...config, logger, workerId, scrapeMetrics: scrapeAll });
+  } catch (error) {
+    // The IPC channel would keep a worker that failed to start alive: let go of it, so the process exits
+    // (with the code the CLI sets) and the primary hears of it.
+    cluster.worker?.disconnect();
+    throw error;
+  }
   process.on('message', (message: unknown) => {
     if (!isPresenceMessage<ToWorker>(message)) return;
     if (message.type === 'presence:collect') {
