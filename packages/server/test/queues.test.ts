@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.js';
 import { startServer } from '../src/app.js';
+import { TurnBatcher } from '../src/core/turn-batcher.js';
 import { freePort, OwnRedis } from './support/processes.js';
 import { AUTH_SECRET, api, sendUdp } from './support/server.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './support/services.js';
@@ -23,6 +24,25 @@ const beat = (userId: number, token: string) => ({
   user_id: userId,
   token,
   timestamp: Math.floor(Date.now() / 1000),
+});
+
+describe('TurnBatcher as a bounded queue', () => {
+  it('refuses past maxQueued while paused, then drains in batches of at most maxBatch, a turn each', async () => {
+    const flushed: number[][] = [];
+    const batcher = new TurnBatcher<number>((items) => flushed.push(items), { maxBatch: 2, maxQueued: 5 });
+    batcher.pause();
+    const taken = [1, 2, 3, 4, 5, 6, 7].map((n) => batcher.add(n));
+    expect(taken).toEqual([true, true, true, true, true, false, false]);
+    expect(batcher.size).toBe(5);
+    batcher.resume();
+    const turns: number[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turns.push(flushed.length);
+    }
+    expect(flushed).toEqual([[1, 2], [3, 4], [5]]);
+    expect(turns).toEqual([1, 2, 3]);
+  });
 });
 
 describe('the UDP ingest queue, while the hot store does not answer', () => {

@@ -58,12 +58,17 @@ export class PresenceWriter {
   /** Writes everything queued now (shutdown). */
   async flush(): Promise<void> {
     while (this.flushing !== null) await this.flushing;
-    if (this.batcher.size > 0) {
+    if (this.batcher.size === 0) {
+      if (this.retained.size > 0) await this.send([]);
+      return;
+    }
+    // A batch at a time; a failed one ends it (the records stay retained for the retry).
+    while (this.batcher.size > 0) {
       this.batcher.resume();
       this.batcher.flushNow();
       await this.flushing;
-    } else if (this.retained.size > 0) {
-      await this.send([]);
+      if (this.failing) return;
+      while (this.flushing !== null) await this.flushing;
     }
   }
 

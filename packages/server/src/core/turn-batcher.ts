@@ -43,13 +43,21 @@ export class TurnBatcher<T> {
     if (this.items.length > 0) this.schedule();
   }
 
-  /** Hands over everything collected so far, now. */
+  /**
+   * Hands over what was collected so far, now: at most `maxBatch` items, the rest on the next turn (after a
+   * pause, a full queue drains in batches, not in one call that holds the loop).
+   */
   flushNow(): void {
     this.scheduled = false;
     if (this.items.length === 0) return;
-    const items = this.items;
-    this.items = [];
+    let items = this.items;
+    if (items.length <= this.options.maxBatch) this.items = [];
+    else {
+      this.items = items.slice(this.options.maxBatch);
+      items = items.slice(0, this.options.maxBatch);
+    }
     this.flush(items);
+    if (this.items.length > 0) this.schedule();
   }
 
   private schedule(): void {

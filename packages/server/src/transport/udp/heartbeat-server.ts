@@ -32,6 +32,11 @@ export interface UdpOptions {
   onResult?: (result: 'accepted' | 'dropped', reason: UdpDropReason | 'none', count: number) => void;
 }
 
+/** Store round trips of heartbeat batches at once. */
+const DEFAULT_MAX_IN_FLIGHT = 4;
+/** About a second of a heavy heartbeat storm; beyond it the store is not keeping up, and waiting helps nobody. */
+const DEFAULT_MAX_QUEUED = 50_000;
+
 interface Pending {
   userId: number;
   status: PresenceStatus;
@@ -44,11 +49,6 @@ interface Pending {
  * order cheapest first (size, JSON, fields, clock window, cached token, local rate limit), and the survivors
  * of one turn of the event loop go to the store as one batch, so a storm costs a round trip per batch.
  */
-/** Store round trips of heartbeat batches at once. */
-const DEFAULT_MAX_IN_FLIGHT = 4;
-/** About a second of a heavy heartbeat storm; beyond it the store is not keeping up, and waiting helps nobody. */
-const DEFAULT_MAX_QUEUED = 50_000;
-
 export class UdpHeartbeatServer {
   private readonly socket: Socket;
   private readonly clock: () => number;
@@ -114,7 +114,8 @@ export class UdpHeartbeatServer {
     if (last !== undefined && last.status === status && now - last.at < this.options.heartbeatMinIntervalMs) {
       return this.drop('rate_limited');
     }
-    // Shed before it counts as accepted: the sender's next heartbeat is taken, not rate limited as a repeat.
+    // Remembered only once queued: a shed heartbeat leaves no trace, so the sender's next one is taken, not
+    // rate limited as a repeat.
     if (!this.batch.add(pending)) return this.shed();
     this.lastAccepted.set(key, { at: now, status });
   }
