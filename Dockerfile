@@ -40,8 +40,8 @@ COPY --from=build /app/packages/admin/dist packages/admin/dist
 # The embedded database and the demo's generated secret go to DATA_DIR: the only folder the service may write.
 RUN mkdir /data && chown node:node /data
 
-# HOST: listen on the container's interfaces, not its loopback. WORKERS: documented, not read yet (see
-# docs/operations.md); the process ignores variables it does not know.
+# HOST: listen on the container's interfaces, not its loopback. WORKERS=auto: one worker per CPU when
+# DATABASE_URL and REDIS_URL are set, one process on the embedded default (docs/operations.md).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

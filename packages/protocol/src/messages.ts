@@ -209,6 +209,7 @@ export const UdpDropReasons = [
   'stale_timestamp',
   'rate_limited',
   'unavailable',
+  'overloaded',
 ] as const;
 export type UdpDropReason = (typeof UdpDropReasons)[number];
 

@@ -35,6 +35,12 @@ export interface ServerOptions extends Partial<Config> {
   sessionLimits?: Partial<SessionLimits>;
   /** Test hook: subscribed to the service's events before anything can happen (see ServiceEvents). */
   onServiceEvents?: (events: EventEmitter<ServiceEvents>) => void;
+  /** The cluster worker this server is (WORKERS above 1): /healthz names it. */
+  workerId?: number;
+  /** Bounds of the queues off the hot path, other than the defaults (tests that fill them on purpose). */
+  queueLimits?: { udpBatch?: number; udpInFlight?: number; udpQueued?: number; writeQueued?: number };
+  /** What /metrics answers instead of this process's own registry (a worker's: the sum over all workers). */
+  scrapeMetrics?: () => Promise<string>;
 }
 
 export interface ServerEvents {
@@ -136,8 +142,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clock,
       resolutionMs: time.tickMs,
       cacheTtlMs: time.cacheTtlMs,
+      writeQueueLimit: options.queueLimits?.writeQueued,
     });
     options.onServiceEvents?.(service.events);
+    metrics.watchQueues(() => service.queueDepths());
+    service.events.on('shed', (queue, count) => metrics.queueShed.inc({ queue }, count));
     service.events.on('transition', (t) => metrics.transitions.inc({ status: t.status }));
     service.events.on('failed', (err, context) =>
       logger.warn({ err, context }, 'presence background work failed'),
@@ -162,6 +171,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
       serviceKey: config.serviceKey,
       corsOrigins: config.corsOrigins,
+      workerId: options.workerId,
+      scrapeMetrics: options.scrapeMetrics,
       graphBulk: new GraphBulk(database.db),
       readiness: async () => {
         const [redis, databaseUp] = await Promise.all([backend.health(), database.ping()]);
@@ -211,7 +222,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       presenceTimeoutMs: config.presenceTimeoutMs,
       heartbeatMinIntervalMs: config.heartbeatMinIntervalMs,
       clock,
+      maxBatch: options.queueLimits?.udpBatch,
+      maxInFlight: options.queueLimits?.udpInFlight,
+      maxQueued: options.queueLimits?.udpQueued,
     });
+    metrics.watchQueues(() => ({ udp: udp.depth }));
     lifecycle.defer('udp', () => udp.close());
     const udpPort = await udp.listen();
 

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Every environment variable the service reads, parsed and validated in one place. A bad value stops
  * the start with a ConfigError that names the variable and says what it expects.
@@ -39,6 +41,11 @@ export interface Config {
   /** Origins whose browser apps may call the HTTP API and open the WebSocket; unset: no CORS at all. */
   corsOrigins: string[] | undefined;
   logLevel: LogLevel;
+  /**
+   * Server processes forked on this host (node:cluster), sharing PORT and UDP_PORT; 1: no cluster at all.
+   * More than one needs shared state (REDIS_URL and DATABASE_URL).
+   */
+  workers: number;
   /** Where presence changes are POSTed; unset: no webhooks (and no outbox). */
   webhookUrl: string | undefined;
   /** Signs every delivery (HMAC-SHA256); required with a webhook URL. */
@@ -94,6 +101,16 @@ function integer(
   if (value < min || value > max)
     throw new ConfigError(name, `expected a whole number from ${min} to ${max}`, raw);
   return value;
+}
+
+/**
+ * WORKERS: a whole number, or `auto` for one per core; `auto` without shared state (REDIS_URL and DATABASE_URL)
+ * is 1, since the embedded default belongs to one process.
+ */
+function workers(env: Env, shared: boolean): number {
+  const raw = env.WORKERS?.trim();
+  if (raw === 'auto') return shared ? availableParallelism() : 1;
+  return integer(env, 'WORKERS', 1, 1, 1_024);
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {
@@ -181,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectsPerAddressBurst: integer(env, 'MAX_CONNECTS_PER_ADDRESS_BURST', 100, 0, 1_000_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     logLevel: level as LogLevel,
+    workers: workers(env, databaseUrl !== undefined && redisUrl !== undefined),
     webhookUrl: url(env, 'WEBHOOK_URL', ['https:', 'http:']),
     webhookSecret: optional(env, 'WEBHOOK_SECRET'),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 1),
@@ -229,6 +247,7 @@ export function validateConfig(config: Config): Config {
   }
   validateWebhooks(config);
   validateConnectRate(config);
+  validateWorkers(config);
   timings(config);
   return config;
 }
@@ -252,6 +271,22 @@ function validateConnectRate(config: Config): void {
 export function connectRate(config: Config): { perSecond: number; burst: number } | undefined {
   const { maxConnectsPerAddressPerS: perSecond, maxConnectsPerAddressBurst: burst } = config;
   return perSecond > 0 && burst > 0 ? { perSecond, burst } : undefined;
+}
+
+function validateWorkers(config: Config): void {
+  if (config.workers <= 1) return;
+  // Workers share nothing but the ports: presence lives in Redis, and PGlite's folder belongs to one process.
+  const missing = [
+    config.redisUrl === undefined ? 'REDIS_URL' : null,
+    config.databaseUrl === undefined ? 'DATABASE_URL' : null,
+  ].filter((name) => name !== null);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'WORKERS',
+      `more than one worker needs shared state: set ${missing.join(' and ')}, or WORKERS=1`,
+      String(config.workers),
+    );
+  }
 }
 
 function validateWebhooks(config: Config): void {

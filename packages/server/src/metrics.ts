@@ -52,6 +52,7 @@ export class Metrics {
   readonly degraded = new Gauge({
     name: 'presence_degraded',
     help: '1 while Redis is unreachable and the process runs on local state and PostgreSQL',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly webhookEvents = new Counter({
@@ -63,14 +64,25 @@ export class Metrics {
   readonly webhookQueueDepth = new Gauge({
     name: 'presence_webhook_queue_depth',
     help: 'Webhook events waiting in the outbox (reported by the delivering process; 0 on the others)',
+    aggregator: 'max',
     registers: [this.registry],
   });
+  readonly queueShed = new Counter({
+    name: 'presence_queue_shed_total',
+    help: 'Items shed because a bounded queue was full, by queue (udp: heartbeats dropped as overloaded; write_through: transitions left to the sync job)',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth: Gauge<'queue'>;
+  private readonly depthSources: Array<() => Record<string, number>> = [];
   readonly onlineUsers: Gauge;
 
   constructor(countOnline: () => Promise<number>) {
     this.onlineUsers = new Gauge({
       name: 'presence_online_users',
       help: 'Users not offline (from the hot store)',
+      // Every worker reads the same store: summing would count each user once per worker.
+      aggregator: 'max',
       registers: [this.registry],
       async collect() {
         try {
@@ -80,7 +92,24 @@ export class Metrics {
         }
       },
     });
+    const sources = this.depthSources;
+    this.queueDepth = new Gauge({
+      name: 'presence_queue_depth',
+      help: 'Items waiting in a bounded queue, by queue (udp: heartbeats for the hot store; write_through: transitions for PostgreSQL)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const source of sources)
+          for (const [queue, depth] of Object.entries(source())) this.set({ queue }, depth);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_process_' });
+  }
+
+  /** Reports these queues' depths at every scrape, and their shed counts from 0. */
+  watchQueues(depths: () => Record<string, number>): void {
+    this.depthSources.push(depths);
+    for (const queue of Object.keys(depths())) this.queueShed.inc({ queue }, 0);
   }
 
   /**
@@ -111,6 +140,7 @@ export class Metrics {
     new Gauge({
       name: 'presence_ready',
       help: '1 while the process can serve (what GET /readyz answers with 200), 0 otherwise',
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         this.set((await probe())?.database === 'up' ? 1 : 0);
@@ -120,6 +150,7 @@ export class Metrics {
       name: 'presence_dependency_up',
       help: '1 while a dependency answers its health check (redis, database), 0 otherwise',
       labelNames: ['dependency'] as const,
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         const state = await probe();

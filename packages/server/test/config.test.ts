@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { authSecrets, ConfigError, loadConfig, timings } from '../src/config.js';
 
@@ -108,6 +109,29 @@ describe('configuration', () => {
     expect(loadConfig({}).redisCommandTimeoutMs).toBe(2_000);
     expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '500' }).redisCommandTimeoutMs).toBe(500);
     expect(errorOf({ REDIS_COMMAND_TIMEOUT_MS: '10' }).variable).toBe('REDIS_COMMAND_TIMEOUT_MS');
+  });
+
+  it('reads WORKERS: 1 by default, a number, or auto (one per core with shared state, else 1)', () => {
+    const shared = {
+      AUTH_SECRET: 'x'.repeat(32),
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://u@127.0.0.1/db',
+    };
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...shared, WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ ...shared, WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(1);
+    expect(
+      loadConfig({ AUTH_SECRET: shared.AUTH_SECRET, REDIS_URL: shared.REDIS_URL, WORKERS: 'auto' }).workers,
+    ).toBe(1);
+    expect(errorOf({ WORKERS: '0' }).variable).toBe('WORKERS');
+    expect(errorOf({ WORKERS: 'many' }).variable).toBe('WORKERS');
+    expect(errorOf({ WORKERS: '2' }).message).toBe(
+      'Invalid WORKERS ("2"): more than one worker needs shared state: set REDIS_URL and DATABASE_URL, or WORKERS=1',
+    );
+    expect(
+      errorOf({ AUTH_SECRET: shared.AUTH_SECRET, DATABASE_URL: shared.DATABASE_URL, WORKERS: '2' }).message,
+    ).toContain('set REDIS_URL, or WORKERS=1');
   });
 
   it('requires AUTH_SECRET outside demo mode', () => {

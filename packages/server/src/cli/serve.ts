@@ -1,10 +1,24 @@
+import cluster from 'node:cluster';
 import { startServer } from '../app.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
+import { closeOnSignals } from './signals.js';
 
-/** `presence serve`: starts the server and stops it gracefully on SIGTERM or SIGINT. */
+/**
+ * `presence serve`: starts the server and stops it gracefully on SIGTERM or SIGINT. With WORKERS above 1 this
+ * process becomes the cluster's primary, which only forks, replaces and scrapes the workers; each worker comes
+ * back here and runs the server.
+ */
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  if (cluster.isWorker) {
+    const { runWorker } = await import('../cluster/worker.js');
+    return runWorker(config, logger);
+  }
+  if (config.workers > 1) {
+    const { runPrimary } = await import('../cluster/primary.js');
+    return runPrimary(config, logger);
+  }
   const server = await startServer({ ...config, logger });
   const mode = config.redisUrl ? 'Redis' : 'in-process state';
   const db = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
@@ -25,29 +39,5 @@ export async function serve(config: Config): Promise<void> {
       ].join('\n'),
     );
   }
-  // A promise rejected with nobody to handle it is a bug to fix, not a reason to drop every connection.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 15_000);
-    force.unref();
-    server.close().then(
-      () => {
-        logger.info('stopped');
-        process.exitCode = 0;
-      },
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignals(logger, () => server.close());
 }

@@ -3,6 +3,7 @@ import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
 import type { HeldSockets, LivenessStore } from './ports.js';
 import type { ClientKind, Clients, DeviceRef } from './rules.js';
+import { inSlices, SLICE } from './slices.js';
 import { TurnBatcher } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
 
@@ -152,15 +153,14 @@ export class Liveness {
 
   /** Expires the users whose local deadline has passed (the fast path). */
   async tick(now: number): Promise<void> {
-    const due = this.deadlines.due(now);
-    if (due.length > 0) await Promise.all(due.map((userId) => this.expire(userId, now)));
+    await this.expireAll(this.deadlines.due(now), now);
   }
 
   /** Expires users whose last liveness signal is older than the timeout, wherever they were held. */
   async sweep(now: number): Promise<number> {
     const { store } = this.options;
     const stale = await store.staleUsers(now - store.rules.presenceTimeoutMs, SWEEP_LIMIT);
-    await Promise.all(stale.map((userId) => this.expire(userId, now)));
+    await this.expireAll(stale, now);
     return stale.length;
   }
 
@@ -170,13 +170,13 @@ export class Liveness {
    */
   async refresh(now: number): Promise<void> {
     const due = await this.options.store.touch(this.heldSockets(), now);
-    await Promise.all(due.map((userId) => this.expire(userId, now)));
+    await this.expireAll(due, now);
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */
   async cleanup(now: number): Promise<number> {
     const orphans = await this.options.store.cleanup(now);
-    await Promise.all(orphans.map((userId) => this.expire(userId, now)));
+    await this.expireAll(orphans, now);
     return orphans.length;
   }
 
@@ -184,6 +184,11 @@ export class Liveness {
   async detach(now: number): Promise<void> {
     await this.options.store.detach(this.heldSockets(), now);
     this.sockets.clear();
+  }
+
+  /** Expires many users a slice at a time, yielding between slices: a mass timeout never stalls the loop. */
+  private expireAll(userIds: readonly UserId[], now: number): Promise<void> {
+    return inSlices(userIds, SLICE, (userId) => this.expire(userId, now));
   }
 
   private async expire(userId: UserId, now: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { PresenceDurable, PresenceReads } from './ports.js';
 import type { PresenceWriter } from './presence-writer.js';
 import { clientsOf, nextVersion, type UserState } from './rules.js';
+import { nextTurn } from './slices.js';
 import type { PresenceRecord, UserId } from './types.js';
 
 /** Users per page of the bulk sync. */
@@ -84,6 +85,8 @@ export class Persistence {
       cursor = page.cursor;
       const records = [...page.states].map(([userId, s]) => recordOf(userId, s));
       if (records.length > 0) await each(records);
+      // An in-process store answers within the turn: give sockets theirs between pages.
+      if (cursor !== '0') await nextTurn();
     } while (cursor !== '0');
   }
 }

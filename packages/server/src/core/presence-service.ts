@@ -33,6 +33,8 @@ export interface PresenceServiceOptions {
   resolutionMs: number;
   /** How long a cached visibility list lives without a version check. */
   cacheTtlMs: number;
+  /** Write-through writes that may wait for the database before new ones are shed (default 100,000). */
+  writeQueueLimit?: number;
 }
 
 export type HeartbeatResult =
@@ -78,6 +80,9 @@ export class PresenceService {
         },
       },
       (error) => onError(error, 'write-through'),
+      undefined,
+      options.writeQueueLimit,
+      (count) => this.events.emit('shed', 'write_through', count),
     );
     this.visibility = new Visibility({
       durable,
@@ -324,6 +329,11 @@ export class PresenceService {
    */
   graphChanged(users: readonly UserId[], conversations: readonly ConversationId[] = []): Promise<void> {
     return this.visibility.changed(users, conversations);
+  }
+
+  /** Items waiting in the service's bounded queues, by queue (metrics). */
+  queueDepths(): Record<string, number> {
+    return { write_through: this.writer.depth };
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------------------

@@ -30,24 +30,45 @@ export class PresenceWriter {
     private readonly target: WriterTarget,
     private readonly onError: (error: unknown) => void,
     private readonly retryMs = 1_000,
+    /** Writes that may wait behind the one in flight; past it they are shed (`onShed`). */
+    maxQueued = DEFAULT_MAX_QUEUED,
+    private readonly onShed: (records: number) => void = () => {},
   ) {
-    this.batcher = new TurnBatcher((writes) => void this.send(writes), { maxBatch: 5_000 });
+    this.batcher = new TurnBatcher((writes) => void this.send(writes), { maxBatch: 5_000, maxQueued });
   }
 
-  /** Queues records; resolves once they are written (or rejects on a failed write, while keeping them queued). */
+  /** Writes waiting for the database (not counting the one in flight). */
+  get depth(): number {
+    return this.batcher.size;
+  }
+
+  /**
+   * Queues records; resolves once they are written (or rejects on a failed write, while keeping them queued).
+   * When the queue is full the records are shed: counted, and the promise rejects with WriteShed. The hot state
+   * still holds them, and the periodic sync writes every user not offline.
+   */
   write(records: readonly PresenceRecord[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.batcher.add({ records, resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      if (this.batcher.add({ records, resolve, reject })) return;
+      this.onShed(records.length);
+      reject(new WriteShed(records.length));
+    });
   }
 
   /** Writes everything queued now (shutdown). */
   async flush(): Promise<void> {
     while (this.flushing !== null) await this.flushing;
-    if (this.batcher.size > 0) {
+    if (this.batcher.size === 0) {
+      if (this.retained.size > 0) await this.send([]);
+      return;
+    }
+    // A batch at a time; a failed one ends it (the records stay retained for the retry).
+    while (this.batcher.size > 0) {
       this.batcher.resume();
       this.batcher.flushNow();
       await this.flushing;
-    } else if (this.retained.size > 0) {
-      await this.send([]);
+      if (this.failing) return;
+      while (this.flushing !== null) await this.flushing;
     }
   }
 
@@ -85,6 +106,17 @@ export class PresenceWriter {
 
   close(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+}
+
+/** How many writes may wait while the database is slow or down: past it, write-through is shed. */
+export const DEFAULT_MAX_QUEUED = 100_000;
+
+/** A write refused because the write-through queue was full. */
+export class WriteShed extends Error {
+  constructor(readonly records: number) {
+    super(`write-through queue full: ${records} record(s) shed`);
+    this.name = 'WriteShed';
   }
 }
 

@@ -14,6 +14,8 @@ export interface ServiceEvents {
   written: [count: number];
   /** Cached visibility dropped after a graph change made here or on another process. */
   graphInvalidated: [users: readonly UserId[], conversations: readonly ConversationId[]];
+  /** Work shed because a bounded queue was full (`write_through`): counted, never silent. */
+  shed: [queue: string, count: number];
   /** Background work that failed with no caller to answer (it is retried where it can be). */
   failed: [error: unknown, context: string];
 }

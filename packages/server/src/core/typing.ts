@@ -1,6 +1,7 @@
 import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
 import type { TypingStore } from './ports.js';
+import { inSlices, SLICE } from './slices.js';
 import type { ConversationId, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
 
@@ -62,20 +63,16 @@ export class Typing {
 
   /** Expires the typing whose local deadline has passed. */
   async tick(now: number): Promise<void> {
-    const due = this.deadlines.due(now);
-    if (due.length === 0) return;
-    await Promise.all(
-      due.map((key) => {
-        const [userId, conversationId] = key.split(':').map(Number) as [number, number];
-        return this.expire(userId, conversationId, now);
-      }),
-    );
+    await inSlices(this.deadlines.due(now), SLICE, (key) => {
+      const [userId, conversationId] = key.split(':').map(Number) as [number, number];
+      return this.expire(userId, conversationId, now);
+    });
   }
 
   /** Expires typing past its expiry wherever it started (a process that saw the start may have died). */
   async sweep(now: number): Promise<void> {
     const due = await this.options.store.dueTyping(now, SWEEP_LIMIT);
-    await Promise.all(due.map((t) => this.expire(t.userId, t.conversationId, now)));
+    await inSlices(due, SLICE, (t) => this.expire(t.userId, t.conversationId, now));
   }
 
   private async expire(userId: UserId, conversationId: ConversationId, now: number): Promise<void> {

@@ -25,20 +25,35 @@ export interface ChildServer {
   mintToken(userId: number): Promise<string>;
   /** Ends the process as a crash would: no shutdown code runs. */
   crash(): Promise<void>;
+  /** Resolves once a line of the process's output (stdout or stderr, past or future) contains `text`. */
+  waitForLine(text: string, timeoutMs?: number): Promise<string>;
 }
 
-/** `presence serve` in a process of its own (from source, through tsx), so a test can kill it for real. */
-export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/main.ts', 'serve'], {
+/** Runs the CLI's `serve` from source (through tsx), with free ports unless `env` says otherwise. */
+export function spawnCli(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/main.ts', 'serve'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', UDP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * `presence serve` in a process of its own (from source, through tsx), so a test can kill it for real. It has
+ * started once it logs `presence listening` (with WORKERS above 1: once every worker listens).
+ */
+export async function spawnServer(
+  env: Record<string, string>,
+  { startTimeoutMs = 30_000 }: { startTimeoutMs?: number } = {},
+): Promise<ChildServer> {
+  const child = spawnCli(env);
   let output = '';
+  const lineWaiters = new Set<(output: string) => void>();
   const started = new Promise<{ http: string; ws: string; udpPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), startTimeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk;
+      for (const waiter of lineWaiters) waiter(output);
       for (const line of output.split('\n')) {
         if (!line.includes('presence listening')) continue;
         clearTimeout(timer);
@@ -47,6 +62,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk;
+      for (const waiter of lineWaiters) waiter(output);
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -66,6 +82,23 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
+    },
+    waitForLine(text, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (all: string) => {
+          const line = all.split('\n').find((l) => l.includes(text));
+          if (line === undefined) return false;
+          clearTimeout(timer);
+          lineWaiters.delete(check);
+          resolve(line);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          lineWaiters.delete(check);
+          reject(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms: ${output}`));
+        }, timeoutMs);
+        if (!check(output)) lineWaiters.add(check);
+      });
     },
   };
 }

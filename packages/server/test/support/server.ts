@@ -142,7 +142,7 @@ export class TestClient {
 
 /** Calls the HTTP API with a user token or the service key. */
 export async function api(
-  server: RunningServer,
+  server: Pick<RunningServer, 'httpUrl'>,
   method: string,
   path: string,
   options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
@@ -164,7 +164,12 @@ export async function api(
 }
 
 /** Sets up the graph through the service-key endpoints. */
-export async function graph(server: RunningServer, method: 'PUT' | 'DELETE', path: string, body?: unknown) {
+export async function graph(
+  server: Pick<RunningServer, 'httpUrl'>,
+  method: 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+) {
   const result = await api(server, method, `/api/graph/${path}`, {
     body,
     headers: { authorization: `Bearer ${SERVICE_KEY}` },
@@ -173,7 +178,7 @@ export async function graph(server: RunningServer, method: 'PUT' | 'DELETE', pat
     throw new Error(`graph ${method} ${path}: ${result.status} ${JSON.stringify(result.body)}`);
 }
 
-export async function befriend(server: RunningServer, a: number, b: number): Promise<void> {
+export async function befriend(server: Pick<RunningServer, 'httpUrl'>, a: number, b: number): Promise<void> {
   await graph(server, 'PUT', `follows/${a}/${b}`);
   await graph(server, 'PUT', `follows/${b}/${a}`);
 }

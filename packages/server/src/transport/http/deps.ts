@@ -23,5 +23,9 @@ export interface HttpDeps {
   /** Bulk graph writes, for the backfill endpoint. */
   graphBulk: GraphBulk;
   readiness: () => Promise<Readiness>;
+  /** The cluster worker serving (WORKERS above 1), named by /healthz. */
+  workerId?: number | undefined;
+  /** The Prometheus text /metrics answers; unset: this process's own registry. */
+  scrapeMetrics?: (() => Promise<string>) | undefined;
   demo: { mintToken(userId: number): Promise<string>; users(): Promise<unknown>; staticDir: string } | null;
 }

@@ -2,8 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from './deps.js';
 
 /** /healthz (the process runs), /readyz (it can serve), /metrics (Prometheus text). */
-export function registerOpsRoutes(app: FastifyInstance, { metrics, readiness }: HttpDeps): void {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+export function registerOpsRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const { metrics, readiness, workerId, scrapeMetrics } = deps;
+  // Which process answered: behind one shared port, the only way to tell the workers apart.
+  const identity = workerId === undefined ? { pid: process.pid } : { worker: workerId, pid: process.pid };
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...identity }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const state = await readiness();
@@ -12,7 +15,7 @@ export function registerOpsRoutes(app: FastifyInstance, { metrics, readiness }: 
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = await (scrapeMetrics ?? (() => metrics.registry.metrics()))();
     return reply.type(metrics.registry.contentType).send(text);
   });
 }

@@ -24,9 +24,18 @@ export interface UdpOptions {
   clock?: () => number;
   /** Heartbeats per store round trip at most. */
   maxBatch?: number;
+  /** Batches at the store at once; more wait in the queue. */
+  maxInFlight?: number;
+  /** Heartbeats that may wait while `maxInFlight` batches are at the store; past it they drop as `overloaded`. */
+  maxQueued?: number;
   /** Reports every datagram's fate (a test and metrics hook). */
   onResult?: (result: 'accepted' | 'dropped', reason: UdpDropReason | 'none', count: number) => void;
 }
+
+/** Store round trips of heartbeat batches at once. */
+const DEFAULT_MAX_IN_FLIGHT = 4;
+/** About a second of a heavy heartbeat storm; beyond it the store is not keeping up, and waiting helps nobody. */
+const DEFAULT_MAX_QUEUED = 50_000;
 
 interface Pending {
   userId: number;
@@ -50,10 +59,16 @@ export class UdpHeartbeatServer {
    */
   private readonly lastAccepted = new Map<number | string, { at: number; status: PresenceStatus }>();
   private readonly pruneTimer: NodeJS.Timeout;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
 
   constructor(private readonly options: UdpOptions) {
     this.clock = options.clock ?? Date.now;
-    this.batch = new TurnBatcher((batch) => this.flush(batch), { maxBatch: options.maxBatch ?? 2_000 });
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.batch = new TurnBatcher((batch) => this.flush(batch), {
+      maxBatch: options.maxBatch ?? 2_000,
+      maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+    });
     this.socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     this.socket.on('message', (message) => this.onPacket(message));
     this.socket.on('error', (error) => options.logger.error({ err: error }, 'udp socket error'));
@@ -99,31 +114,53 @@ export class UdpHeartbeatServer {
     if (last !== undefined && last.status === status && now - last.at < this.options.heartbeatMinIntervalMs) {
       return this.drop('rate_limited');
     }
+    // Remembered only once queued: a shed heartbeat leaves no trace, so the sender's next one is taken, not
+    // rate limited as a repeat.
+    if (!this.batch.add(pending)) return this.shed();
     this.lastAccepted.set(key, { at: now, status });
-    this.batch.add(pending);
+  }
+
+  private shed(): void {
+    this.options.metrics.queueShed.inc({ queue: 'udp' });
+    this.drop('overloaded');
+  }
+
+  /** Heartbeats waiting for a store round trip (not counting the batches in flight). */
+  get depth(): number {
+    return this.batch.size;
   }
 
   private flush(batch: Pending[]): void {
     const started = process.hrtime.bigint();
-    this.options.service.heartbeats(batch).then(
-      (results) => {
-        let accepted = 0;
-        for (const result of results) if (result.accepted) accepted += 1;
-        if (accepted > 0) {
-          this.options.metrics.udpPackets.inc({ result: 'accepted', reason: 'none' }, accepted);
-          this.options.onResult?.('accepted', 'none', accepted);
-        }
-        if (accepted < results.length) this.drop('rate_limited', results.length - accepted);
-        this.options.metrics.heartbeatBatch.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      },
-      (error) => {
-        // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
-        for (const { userId, device } of batch)
-          this.lastAccepted.delete(device === undefined ? userId : `${userId}:${device}`);
-        this.drop('unavailable', batch.length);
-        this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
-      },
-    );
+    // While the store is this far behind, the queue fills (bounded) instead of round trips piling up.
+    this.inFlight += 1;
+    if (this.inFlight >= this.maxInFlight) this.batch.pause();
+    const done = () => {
+      this.inFlight -= 1;
+      if (this.inFlight < this.maxInFlight) this.batch.resume();
+    };
+    this.options.service
+      .heartbeats(batch)
+      .finally(done)
+      .then(
+        (results) => {
+          let accepted = 0;
+          for (const result of results) if (result.accepted) accepted += 1;
+          if (accepted > 0) {
+            this.options.metrics.udpPackets.inc({ result: 'accepted', reason: 'none' }, accepted);
+            this.options.onResult?.('accepted', 'none', accepted);
+          }
+          if (accepted < results.length) this.drop('rate_limited', results.length - accepted);
+          this.options.metrics.heartbeatBatch.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        },
+        (error) => {
+          // The store is unreachable: these heartbeats are lost, counted, and the next ones will try again.
+          for (const { userId, device } of batch)
+            this.lastAccepted.delete(device === undefined ? userId : `${userId}:${device}`);
+          this.drop('unavailable', batch.length);
+          this.options.logger.warn({ err: error, count: batch.length }, 'heartbeat batch failed');
+        },
+      );
   }
 
   private prune(): void {

@@ -15,6 +15,7 @@ import type { Bus } from '../../core/ports.js';
 import type { PresenceService } from '../../core/presence-service.js';
 import type { DeviceRef } from '../../core/rules.js';
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from '../../core/session.js';
+import { inSlices, SLICE } from '../../core/slices.js';
 import type { Clock } from '../../core/types.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -42,8 +43,6 @@ export interface GatewayOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Retry-After of a 503 at the upgrade: the same as the HTTP API's. */
 const UNAVAILABLE_RETRY_S = 5;
-/** Connections pinged per turn of the event loop. */
-const PING_SLICE = 500;
 /**
  * How long a closing slow consumer gets before its socket is cut: long enough for a client that reads again to
  * get through the backlog (up to the send limit plus the kernel's buffers, about 5 MB here) to the 4008 close,
@@ -205,32 +204,22 @@ export class WsGateway {
 
   /** Sends every connection a fresh snapshot, a slice per turn of the event loop. */
   resync(): void {
-    const all = [...this.connections];
-    const slice = (start: number) => {
-      for (const { session } of all.slice(start, start + PING_SLICE)) session.resync();
-      if (start + PING_SLICE < all.length) setImmediate(() => slice(start + PING_SLICE));
-    };
-    slice(0);
+    void inSlices([...this.connections], SLICE, ({ session }) => session.resync());
   }
 
   /** Pings every connection, a slice per turn of the event loop, so ten thousand sockets never stall it. */
   private pingAll(): void {
-    const all = [...this.connections];
-    const slice = (start: number) => {
-      for (const connection of all.slice(start, start + PING_SLICE)) {
-        const { socket, session } = connection;
-        if (socket.readyState !== socket.OPEN) continue;
-        if (!session.checkAlive()) {
-          this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
-          connection.closedByServer = true;
-          socket.terminate();
-          continue;
-        }
-        socket.ping();
+    void inSlices([...this.connections], SLICE, (connection) => {
+      const { socket, session } = connection;
+      if (socket.readyState !== socket.OPEN) return;
+      if (!session.checkAlive()) {
+        this.options.metrics.wsDropped.inc({ reason: 'no_pong' });
+        connection.closedByServer = true;
+        socket.terminate();
+        return;
       }
-      if (start + PING_SLICE < all.length) setImmediate(() => slice(start + PING_SLICE));
-    };
-    slice(0);
+      socket.ping();
+    });
   }
 
   /** Closes every connection with 1001 (going away): clients reconnect, to another process if there is one. */
