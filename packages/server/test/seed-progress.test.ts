@@ -50,8 +50,8 @@ describe.skipIf(!postgres)('seed progress off a terminal', () => {
     const lines = result.stderr.trim().split('\n');
     // 3,000 users + 30,000 follows (each of the 5 ring neighbours both ways) + 1,500 conversations.
     const total = '34,500';
-    expect(lines[0]).toMatch(/^migrate: 0\/3 migrations \(0%\), applying/);
-    expect(lines[1]).toMatch(/^migrate: 3\/3 migrations \(100%\), done in \d+ s, 3 applied/);
+    expect(lines[0]).toMatch(/^migrate: 0\/4 migrations \(0%\), applying/);
+    expect(lines[1]).toMatch(/^migrate: 4\/4 migrations \(100%\), done in \d+ s, 4 applied/);
     const seedLines = lines.filter((line) => line.startsWith('seed: '));
     expect(seedLines[0]).toBe(`seed: 0/${total} rows (0%)`);
     // One line per tenth of the total crossed (the users' insert crosses none, the follows' the rest), or every

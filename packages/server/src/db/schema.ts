@@ -55,6 +55,30 @@ export const conversationParticipants = pgTable(
   ],
 );
 
+/**
+ * Blocks from the host application: while a block stands in either direction, neither user is in the other's
+ * visible set, whatever follows and conversations say. The primary key serves "whom does X block"; the index
+ * the reverse, which the either-direction check needs.
+ */
+export const blocks = pgTable(
+  'blocks',
+  {
+    blockerId: id('blocker_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    blockedId: id('blocked_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index('blocks_blocked_blocker_idx').on(t.blockedId, t.blockerId),
+  ],
+);
+
 export const userPresence = pgTable(
   'user_presence',
   {
