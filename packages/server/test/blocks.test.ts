@@ -2,6 +2,10 @@ import type { ServerMessage } from '@presence/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.js';
+import { LocalBus } from '../src/bus/bus.js';
+import { userGroup } from '../src/core/ports.js';
+import { DEFAULT_SESSION_LIMITS, Session } from '../src/core/session.js';
+import { encodeNotice } from '../src/core/visibility-notices.js';
 import { PresenceRepository } from '../src/db/presence-repository.js';
 import { redisKeys } from '../src/store/redis/keys.js';
 import { databaseBackends } from './support/backends.js';
@@ -439,3 +443,62 @@ for (const backend of await databaseBackends()) {
     });
   });
 }
+
+describe('a session when a block hides a user', () => {
+  it('drops frames about them that were already on their way, until the block ends or a snapshot shows them', async () => {
+    const bus = new LocalBus();
+    const sent: string[] = [];
+    let snapshotUsers: Array<{ user_id: number }> = [];
+    const self = { user_id: 1, status: 'online', last_seen: null, v: 1, clients: {}, invisible: false };
+    const session = new Session({
+      service: {
+        connect: async () => {},
+        disconnect: async () => {},
+        activity: () => {},
+        snapshot: async () => snapshotUsers as never,
+        self: async () => self as never,
+        setStatus: async () => {},
+        startTyping: async () => true,
+        stopTyping: async () => true,
+      },
+      bus,
+      socket: { send: (payload) => sent.push(payload), close: () => {}, bufferedAmount: 0 },
+      userId: 1,
+      device: { id: 'd', kind: 'web' },
+      tokenExpiresAt: Date.now() + 60_000,
+      clock: Date.now,
+      limits: DEFAULT_SESSION_LIMITS,
+    });
+    await expect.poll(() => sent.length).toBe(1);
+    const status = (userId: number, v: number) =>
+      JSON.stringify({
+        type: 'presence.status',
+        user_id: userId,
+        status: 'online',
+        last_seen: null,
+        v,
+        clients: {},
+      });
+    const typing = (userId: number) =>
+      JSON.stringify({ type: 'presence.typing', user_id: userId, conversation_id: 9, is_typing: true });
+    const hidden = hiddenFrame({ user_id: 2, v: 5 });
+    bus.publish([userGroup(1)], encodeNotice({ notice: 'hide', user_id: 2, frame: hidden as never }));
+    // Fanned out under the old graph, arriving after the notice: dropped. Others pass.
+    bus.publish([userGroup(1)], status(2, 5));
+    bus.publish([userGroup(1)], typing(2));
+    bus.publish([userGroup(1)], status(3, 1));
+    expect(sent.slice(1).map((s) => JSON.parse(s))).toEqual([hidden, JSON.parse(status(3, 1))]);
+    // The block ends: its frame, then frames about them again.
+    bus.publish([userGroup(1)], encodeNotice({ notice: 'show', user_id: 2, frame: null }));
+    bus.publish([userGroup(1)], typing(2));
+    expect(sent.slice(3)).toEqual([typing(2)]);
+    // Hidden again; a fresh snapshot that shows them means they are visible again.
+    bus.publish([userGroup(1)], encodeNotice({ notice: 'hide', user_id: 2, frame: hidden as never }));
+    snapshotUsers = [{ user_id: 2 }];
+    session.resync();
+    await expect.poll(() => sent.length).toBe(6);
+    bus.publish([userGroup(1)], typing(2));
+    expect(sent.slice(6)).toEqual([typing(2)]);
+    session.close(true);
+  });
+});
