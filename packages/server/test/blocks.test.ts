@@ -355,15 +355,15 @@ describe.skipIf(!sharedUp)('blocks across two processes on one Redis and one Pos
     const { a, b, c } = t.ids;
     // Process one has b in a's cached visible set.
     expect((await api(one, 'GET', `/api/presence/status/${b}`, { token: t.tokens.a })).status).toBe(200);
-    const before = [await version(a), await version(b), await version(c)];
+    const before = { a: await version(a), b: await version(b), c: await version(c) };
     const pb = await presenceOf(two, t.tokens.c, b);
 
     await graph(two, 'PUT', `blocks/${b}/${a}`);
     // Both users' graph versions grew before the answer (c's did not), so every process reads the new graph.
-    expect([(await version(a)) > before[0], (await version(b)) > before[1], await version(c)]).toEqual([
+    expect([(await version(a)) > before.a, (await version(b)) > before.b, await version(c)]).toEqual([
       true,
       true,
-      before[2],
+      before.c,
     ]);
     expect((await api(one, 'GET', `/api/presence/status/${b}`, { token: t.tokens.a })).status).toBe(404);
     expect(await t.ca.next('presence.status', (m) => m.user_id === b)).toEqual(hiddenFrame(pb));
