@@ -113,9 +113,12 @@ async function presenceOf(server: RunningServer, viewerToken: string, userId: nu
  * Barrier: c changes status and `watcher` waits for it. Anything fanned out to the watcher's socket before
  * this call (on one process, or published earlier from c's process) arrives before it.
  */
-async function barrier(t: Trio, watcher: TestClient, status: 'away' | 'online') {
+async function barrier(t: Trio, watcher: TestClient | TestClient[], status: 'away' | 'online') {
   t.cc.send({ type: 'presence.status.set', status });
-  await watcher.next('presence.status', (m) => m.user_id === t.ids.c && m.status === status);
+  const watchers = Array.isArray(watcher) ? watcher : [watcher];
+  await Promise.all(
+    watchers.map((w) => w.next('presence.status', (m) => m.user_id === t.ids.c && m.status === status)),
+  );
 }
 
 for (const setup of setups) {
@@ -145,15 +148,20 @@ for (const setup of setups) {
       );
       expect(await t.ca.next('presence.status', (m) => m.user_id === b)).toEqual(hiddenFrame(pb));
       expect(await t.cb.next('presence.status', (m) => m.user_id === a)).toEqual(hiddenFrame(pa));
+      // Sockets opened after the block, which never heard of it: the graph alone must keep b from a.
+      const [la, lb] = [await TestClient.connect(server, a), await TestClient.connect(server, b)];
+      open.push({ ...t, close: () => Promise.all([la.close(), lb.close()]) });
+      expect((await la.next('presence.snapshot')).users.map((u) => u.user_id)).toEqual([c]);
+      expect((await lb.next('presence.snapshot')).users.map((u) => u.user_id)).toEqual([c]);
 
-      // b changes status: c (still a friend) hears it; a does not, up to c's own later change.
-      t.cb.send({ type: 'presence.status.set', status: 'away' });
+      // b changes status (both devices away): c (still a friend) hears it; a does not, up to c's later change.
+      for (const x of [t.cb, lb]) x.send({ type: 'presence.status.set', status: 'away' });
       await t.cc.next('presence.status', (m) => m.user_id === b && m.status === 'away');
-      await barrier(t, t.ca, 'away');
+      await barrier(t, [t.ca, la], 'away');
       // And the other way round.
-      t.ca.send({ type: 'presence.status.set', status: 'away' });
+      for (const x of [t.ca, la]) x.send({ type: 'presence.status.set', status: 'away' });
       await t.cc.next('presence.status', (m) => m.user_id === a && m.status === 'away');
-      await barrier(t, t.cb, 'online');
+      await barrier(t, [t.cb, lb], 'online');
 
       // Typing in the conversation all three share: c sees both, neither sees the other.
       t.cb.send({ type: 'presence.typing.start', conversation_id: 100 });
@@ -163,12 +171,10 @@ for (const setup of setups) {
       t.cb.send({ type: 'presence.typing.stop', conversation_id: 100 });
       await t.cc.next('presence.typing', (m) => m.user_id === b && !m.is_typing);
       t.cc.send({ type: 'presence.typing.start', conversation_id: 100 });
-      await Promise.all([
-        t.ca.next('presence.typing', (m) => m.user_id === c && m.is_typing),
-        t.cb.next('presence.typing', (m) => m.user_id === c && m.is_typing),
-      ]);
-      expect(about(t.ca, b)).toEqual([]);
-      expect(about(t.cb, a)).toEqual([]);
+      await Promise.all(
+        [t.ca, t.cb, la, lb].map((x) => x.next('presence.typing', (m) => m.user_id === c && m.is_typing)),
+      );
+      expect([about(t.ca, b), about(la, b), about(t.cb, a), about(lb, a)]).toEqual([[], [], [], []]);
     });
 
     it('hides them from REST reads, online lists, conversation online and the snapshot, in both directions', async () => {
@@ -368,6 +374,10 @@ describe.skipIf(!sharedUp)('blocks across two processes on one Redis and one Pos
     expect((await api(one, 'GET', `/api/presence/status/${b}`, { token: t.tokens.a })).status).toBe(404);
     expect(await t.ca.next('presence.status', (m) => m.user_id === b)).toEqual(hiddenFrame(pb));
     await t.cb.next('presence.status', (m) => m.user_id === a);
+    // A socket of a opened after the block never heard of it: the graph alone keeps b from it.
+    const la = await TestClient.connect(one, a);
+    open.push({ ...t, close: () => la.close().then(() => []) });
+    expect((await la.next('presence.snapshot')).users.map((u) => u.user_id)).toEqual([c]);
 
     // b's status and typing, made on process two, do not cross to a on process one. c's barrier is published
     // from process two after them, so it reaches process one after anything of theirs would.
@@ -375,12 +385,12 @@ describe.skipIf(!sharedUp)('blocks across two processes on one Redis and one Pos
     await t.cc.next('presence.status', (m) => m.user_id === b && m.status === 'away');
     t.cb.send({ type: 'presence.typing.start', conversation_id: 700 });
     await t.cc.next('presence.typing', (m) => m.user_id === b && m.is_typing);
-    await barrier(t, t.ca, 'away');
-    expect(about(t.ca, b)).toEqual([]);
+    await barrier(t, [t.ca, la], 'away');
+    expect([about(t.ca, b), about(la, b)]).toEqual([[], []]);
     // a's typing on process one does not reach b on process two either.
     t.ca.send({ type: 'presence.typing.start', conversation_id: 700 });
     await t.cc.next('presence.typing', (m) => m.user_id === a && m.is_typing);
-    t.ca.send({ type: 'presence.status.set', status: 'away' });
+    for (const x of [t.ca, la]) x.send({ type: 'presence.status.set', status: 'away' });
     await t.cc.next('presence.status', (m) => m.user_id === a && m.status === 'away');
     await barrier(t, t.cb, 'online');
     expect(about(t.cb, a)).toEqual([]);
