@@ -448,8 +448,13 @@ for (const backend of await databaseBackends()) {
     });
 
     it('orders concurrent blocks of one pair: exactly one of them changes it', async () => {
-      const answers = await Promise.all([repo.block(30, 31), repo.block(31, 30), repo.block(30, 31)]);
-      expect(answers.filter(Boolean)).toHaveLength(1);
+      // Many pairs at once, each blocked both ways at the same time, so that unordered writes would collide.
+      const pairs = Array.from({ length: 40 }, (_, i) => [1_000 + 2 * i, 1_001 + 2 * i] as const);
+      await repo.ensureUsers(pairs.flat());
+      const answers = await Promise.all(
+        pairs.map(([x, y]) => Promise.all([repo.block(x, y), repo.block(y, x)])),
+      );
+      expect(answers.map((both) => both.filter(Boolean).length)).toEqual(pairs.map(() => 1));
     });
   });
 }
