@@ -210,6 +210,21 @@ for (const setup of setups) {
       await again.close();
     });
 
+    it('tells a pair who did not see each other too, without the time hidden in the version', async () => {
+      const [x, y] = [801, 802];
+      await graph(server, 'PUT', `users/${x}`);
+      const [cx, cy] = [await TestClient.connect(server, x), await TestClient.connect(server, y)];
+      open.push({ close: () => Promise.all([cx.close(), cy.close()]) } as Trio);
+      await Promise.all([cx.next('presence.snapshot'), cy.next('presence.snapshot')]);
+      await graph(server, 'PUT', `blocks/${x}/${y}`);
+      expect(await cx.next('presence.status', (m) => m.user_id === y)).toEqual(
+        hiddenFrame({ user_id: y, v: 0 }),
+      );
+      expect(await cy.next('presence.status', (m) => m.user_id === x)).toEqual(
+        hiddenFrame({ user_id: x, v: 0 }),
+      );
+    });
+
     it('hides a pair that only follows each other and a pair that only shares a conversation', async () => {
       const [f1, f2, p1, p2] = [301, 302, 303, 304];
       await befriend(server, f1, f2);

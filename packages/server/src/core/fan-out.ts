@@ -74,23 +74,19 @@ export class FanOut {
   }
 
   /**
-   * `viewer` and `other` stopped seeing each other (a block): every connection of the viewer, on every
-   * process, hears once that the other is offline, with no last_seen and the other's current `v` (read after
-   * the graph versions were bumped, so no frame sent under the old graph carries a larger one).
+   * `viewer` and `otherId` stopped seeing each other (a block): every connection of the viewer, on every
+   * process, hears once that the other is offline, with no last_seen and version `v` (see Graph.block).
    */
-  hide(viewer: UserId, other: UserPresence): void {
+  hide(viewer: UserId, otherId: UserId, v: number): void {
     const frame: StatusMessage = {
       type: 'presence.status',
-      user_id: other.user_id,
+      user_id: otherId,
       status: 'offline',
       last_seen: null,
-      v: other.v,
+      v,
       clients: {},
     };
-    this.options.bus.publish(
-      [userGroup(viewer)],
-      encodeNotice({ notice: 'hide', user_id: other.user_id, frame }),
-    );
+    this.options.bus.publish([userGroup(viewer)], encodeNotice({ notice: 'hide', user_id: otherId, frame }));
   }
 
   /** The block between them ended: the viewer's connections get the other's presence when it is visible again. */

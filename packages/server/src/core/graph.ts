@@ -47,13 +47,19 @@ export class Graph {
    * A block: from now on neither user is in the other's visible set. Only a pair that was blocked in neither
    * direction changes: its graph versions are bumped first (every process then decides with the new graph), and
    * then each user's connections hear once that the other is offline.
+   *
+   * The frame carries the other's current `v` when the two saw each other before the block (no frame they got
+   * can then outrank it), and 0 when they did not: `v` is about the time of the last change, which a user
+   * outside the visible set must not learn.
    */
   async block(blockerId: UserId, blockedId: UserId): Promise<void> {
+    const wasVisible = (await this.visibility.visibleTo(blockerId)).has(blockedId);
     if (!(await this.durable.block(blockerId, blockedId))) return;
     await this.visibility.changed([blockerId, blockedId], []);
-    const presences = await this.options.presences([blockerId, blockedId]);
-    this.options.fanOut.hide(blockerId, presences.get(blockedId) as UserPresence);
-    this.options.fanOut.hide(blockedId, presences.get(blockerId) as UserPresence);
+    const presences = wasVisible ? await this.options.presences([blockerId, blockedId]) : null;
+    const versionOf = (id: UserId) => presences?.get(id)?.v ?? 0;
+    this.options.fanOut.hide(blockerId, blockedId, versionOf(blockedId));
+    this.options.fanOut.hide(blockedId, blockerId, versionOf(blockerId));
   }
 
   /**
