@@ -9,7 +9,9 @@ export interface StatusEvent extends UserPresence {
 export type TypingEvent = Omit<TypingMessage, 'type'>;
 
 function samePresence(a: UserPresence, b: UserPresence): boolean {
-  return a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients);
+  return (
+    a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients)
+  );
 }
 
 function sameClients(a: Clients, b: Clients): boolean {
@@ -97,6 +99,24 @@ export class PresenceStore {
       if (typers.size === 0) this.#typing.delete(conversation_id);
     }
     return { user_id, conversation_id, is_typing };
+  }
+
+  /**
+   * Forgets the typing of one user. Used when the user goes offline for this client (a block says so without a
+   * typing stop), since an offline user types nowhere.
+   *
+   * @example
+   * store.applyTyping({ user_id: 2, conversation_id: 9, is_typing: true });
+   * store.clearTypingOf(2); // [{ user_id: 2, conversation_id: 9, is_typing: false }]
+   */
+  clearTypingOf(userId: number): TypingEvent[] {
+    const cleared: TypingEvent[] = [];
+    for (const [conversation_id, typers] of this.#typing) {
+      if (!typers.delete(userId)) continue;
+      cleared.push({ user_id: userId, conversation_id, is_typing: false });
+      if (typers.size === 0) this.#typing.delete(conversation_id);
+    }
+    return cleared;
   }
 
   /** Forgets all typing. Used when the socket drops: the stop frames sent meanwhile are lost. */
