@@ -57,8 +57,8 @@ export const conversationParticipants = pgTable(
 
 /**
  * Blocks from the host application: while a block stands in either direction, neither user is in the other's
- * visible set, whatever follows and conversations say. The primary key serves "whom does X block"; the index
- * the reverse, which the either-direction check needs.
+ * visible set, whatever follows and conversations say. The either-direction check is two probes of the
+ * primary key, (a, b) and (b, a); the reverse index serves "who blocks X" and the cascade when a user goes.
  */
 export const blocks = pgTable(
   'blocks',
