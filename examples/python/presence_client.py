@@ -148,6 +148,16 @@ class PresenceClient:
     def unfollow(self, follower_id: int, followee_id: int) -> None:
         self._graph("DELETE", f"/api/graph/follows/{_id(follower_id)}/{_id(followee_id)}")
 
+    def block(self, blocker_id: int, blocked_id: int) -> None:
+        """While a block stands in either direction, neither user sees the other, whatever follows and
+        conversations say; both are told at once that the other went offline. Blocking oneself raises
+        PresenceError (400)."""
+        self._graph("PUT", f"/api/graph/blocks/{_id(blocker_id)}/{_id(blocked_id)}")
+
+    def unblock(self, blocker_id: int, blocked_id: int) -> None:
+        """Lifts the block; follows and conversations decide again (a block the other way still stands)."""
+        self._graph("DELETE", f"/api/graph/blocks/{_id(blocker_id)}/{_id(blocked_id)}")
+
     def set_conversation(self, conversation_id: int, participant_ids: Iterable[int]) -> None:
         """Replaces the conversation's participants (creating it and any missing user)."""
         ids = [_id(p) for p in participant_ids]

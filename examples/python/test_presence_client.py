@@ -181,6 +181,23 @@ class ServerTest(unittest.TestCase):
         self.client.delete_conversation(9001)
         self.assertIsNone(self.client.status(521, 523))
 
+    def test_blocks_hide_both_ways_whatever_follows_and_conversations_say(self):
+        self.client.follow(571, 572)
+        self.client.follow(572, 571)
+        self.client.set_conversation(9002, [571, 572])
+        self.assertEqual(self.client.status(571, 572)["user_id"], 572)
+        self.client.block(572, 571)
+        self.client.block(572, 571)  # idempotent
+        self.assertIsNone(self.client.status(571, 572))
+        self.assertIsNone(self.client.status(572, 571))
+        self.client.unblock(572, 571)
+        self.assertEqual(self.client.status(571, 572)["user_id"], 572)
+
+    def test_blocking_oneself_is_refused(self):
+        with self.assertRaises(PresenceError) as caught:
+            self.client.block(573, 573)
+        self.assertEqual((caught.exception.status, caught.exception.code), (400, "bad_request"))
+
     def test_a_user_reads_its_own_last_seen(self):
         beat = self.client.heartbeat(541)
         self.assertEqual(self.client.status(541, 541)["last_seen"], beat["last_seen"])

@@ -351,7 +351,11 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
       }
       case 'presence.status': {
         const change = this.#store.applyStatus(message);
-        if (change) this.emit('status', change);
+        if (!change) return;
+        this.emit('status', change);
+        // An offline user types nowhere; a block announces offline with no typing stop behind it.
+        if (change.status === 'offline')
+          for (const stop of this.#store.clearTypingOf(change.user_id)) this.emit('typing', stop);
         return;
       }
       case 'presence.typing': {

@@ -101,6 +101,24 @@ export class PresenceStore {
     return { user_id, conversation_id, is_typing };
   }
 
+  /**
+   * Forgets the typing of one user. Used when the user goes offline for this client (a block says so without a
+   * typing stop), since an offline user types nowhere.
+   *
+   * @example
+   * store.applyTyping({ user_id: 2, conversation_id: 9, is_typing: true });
+   * store.clearTypingOf(2); // [{ user_id: 2, conversation_id: 9, is_typing: false }]
+   */
+  clearTypingOf(userId: number): TypingEvent[] {
+    const cleared: TypingEvent[] = [];
+    for (const [conversation_id, typers] of this.#typing) {
+      if (!typers.delete(userId)) continue;
+      cleared.push({ user_id: userId, conversation_id, is_typing: false });
+      if (typers.size === 0) this.#typing.delete(conversation_id);
+    }
+    return cleared;
+  }
+
   /** Forgets all typing. Used when the socket drops: the stop frames sent meanwhile are lost. */
   clearTyping(): TypingEvent[] {
     const cleared: TypingEvent[] = [];

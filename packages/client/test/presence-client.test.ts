@@ -2,7 +2,15 @@ import { PresenceClient, type PresenceClientOptions } from '@presence/client';
 import { ErrorCodes } from '@presence/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Cleanup, freshPair, nextEvent, startTestServer, statusOf, type TestServer } from './support.js';
+import {
+  Cleanup,
+  freshPair,
+  graphCall,
+  nextEvent,
+  startTestServer,
+  statusOf,
+  type TestServer,
+} from './support.js';
 
 const GRACE_MS = 300;
 const cleanup = new Cleanup();
@@ -92,6 +100,29 @@ describe('PresenceClient against a real server', () => {
       { type: 'presence.typing.start', conversation_id: conversation },
       { type: 'presence.typing.stop', conversation_id: conversation },
     ]);
+  });
+
+  it('a block shows the other offline at once and ends their typing', async () => {
+    const { alice, bob, conversation, client } = await setup(server);
+    const a = await client(alice);
+    const b = await client(bob, { typing: { ttlMs: 60_000, silenceMs: 60_000 } });
+    await Promise.all([a.connect(), b.connect()]);
+    const started = nextEvent(a, 'typing', (t) => t.user_id === bob && t.is_typing);
+    b.typing(conversation).keystroke();
+    await started;
+
+    const hidden = nextEvent(a, 'status', (s) => s.user_id === bob && s.status === 'offline');
+    const stopped = nextEvent(a, 'typing', (t) => t.user_id === bob && !t.is_typing);
+    await graphCall(server, 'PUT', `blocks/${bob}/${alice}`);
+    expect(await hidden).toMatchObject({ last_seen: null, clients: {}, previous: { status: 'online' } });
+    expect(await stopped).toEqual({ user_id: bob, conversation_id: conversation, is_typing: false });
+    expect(a.typingIn(conversation)).toEqual([]);
+    expect(a.get(bob)).toMatchObject({ status: 'offline', last_seen: null });
+
+    // Lifted: the SDK takes the fresh presence (same version, another status).
+    const shown = nextEvent(a, 'status', (s) => s.user_id === bob && s.status === 'online');
+    await graphCall(server, 'DELETE', `blocks/${bob}/${alice}`);
+    await shown;
   });
 
   it('stops typing after silence', async () => {

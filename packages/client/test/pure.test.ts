@@ -80,6 +80,18 @@ describe('PresenceStore', () => {
     });
   });
 
+  it("forgets one user's typing everywhere, and only theirs", () => {
+    const store = new PresenceStore();
+    store.applyTyping({ user_id: 2, conversation_id: 9, is_typing: true });
+    store.applyTyping({ user_id: 2, conversation_id: 10, is_typing: true });
+    store.applyTyping({ user_id: 3, conversation_id: 9, is_typing: true });
+    expect(store.clearTypingOf(2)).toEqual([
+      { user_id: 2, conversation_id: 9, is_typing: false },
+      { user_id: 2, conversation_id: 10, is_typing: false },
+    ]);
+    expect([store.typingIn(9), store.typingIn(10), store.clearTypingOf(2)]).toEqual([[3], [], []]);
+  });
+
   it('tracks typing per conversation and clears it on a drop', () => {
     const store = new PresenceStore();
     expect(store.applyTyping({ user_id: 1, conversation_id: 9, is_typing: true })).not.toBeNull();

@@ -33,6 +33,15 @@ async function graph(server: TestServer, path: string, body?: unknown): Promise<
   if (response.status !== 204) throw new Error(`PUT /api/graph/${path} answered ${response.status}`);
 }
 
+/** Calls a graph endpoint with the service key (`PUT blocks/1/2`), expecting 204. */
+export async function graphCall(server: TestServer, method: 'PUT' | 'DELETE', path: string): Promise<void> {
+  const response = await fetch(`${server.httpUrl}/api/graph/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${SERVICE_KEY}` },
+  });
+  if (response.status !== 204) throw new Error(`${method} /api/graph/${path} answered ${response.status}`);
+}
+
 /** Two users no test has touched, mutual friends sharing a conversation: isolation without a new server. */
 export async function freshPair(
   server: TestServer,

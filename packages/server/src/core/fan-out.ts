@@ -1,10 +1,11 @@
-import type { StatusMessage, TypingMessage } from '@presence/protocol';
+import type { StatusMessage, TypingMessage, UserPresence } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
 import type { UserState } from './rules.js';
 import type { ConversationId, Transition, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
+import { encodeNotice } from './visibility-notices.js';
 
 export interface FanOutOptions {
   bus: Bus;
@@ -17,7 +18,8 @@ export interface FanOutOptions {
 
 /**
  * Tells exactly the right people: a transition goes to the user's own connections and visible(user) and is
- * written through to the durable record; typing goes to the conversation's participants.
+ * written through to the durable record; typing goes to the conversation's participants who may see the typist
+ * (a block between two participants stops it).
  */
 export class FanOut {
   constructor(private readonly options: FanOutOptions) {}
@@ -62,9 +64,36 @@ export class FanOut {
     };
     this.options.onTyping(message);
     const payload = JSON.stringify(message);
-    this.options.visibility.participantsOf(conversationId).then(
-      (participants) => this.options.bus.publish([...participants].map(userGroup), payload),
+    const { visibility, bus } = this.options;
+    Promise.all([visibility.participantsOf(conversationId), visibility.visibleTo(userId)]).then(
+      ([participants, visible]) => {
+        const groups: string[] = [];
+        for (const id of participants) if (id === userId || visible.has(id)) groups.push(userGroup(id));
+        bus.publish(groups, payload);
+      },
       (error) => this.options.onError(error, 'participants'),
     );
+  }
+
+  /**
+   * `viewer` and `otherId` stopped seeing each other (a block): every connection of the viewer, on every
+   * process, hears once that the other is offline, with no last_seen and version `v` (see Graph.block).
+   */
+  hide(viewer: UserId, otherId: UserId, v: number): void {
+    const frame: StatusMessage = {
+      type: 'presence.status',
+      user_id: otherId,
+      status: 'offline',
+      last_seen: null,
+      v,
+      clients: {},
+    };
+    this.options.bus.publish([userGroup(viewer)], encodeNotice({ notice: 'hide', user_id: otherId, frame }));
+  }
+
+  /** The block between them ended: the viewer's connections get the other's presence when it is visible again. */
+  show(viewer: UserId, otherId: UserId, other: UserPresence | null): void {
+    const frame: StatusMessage | null = other && { type: 'presence.status', ...other };
+    this.options.bus.publish([userGroup(viewer)], encodeNotice({ notice: 'show', user_id: otherId, frame }));
   }
 }

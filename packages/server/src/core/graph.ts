@@ -1,17 +1,32 @@
+import type { UserPresence } from '@presence/protocol';
+import type { FanOut } from './fan-out.js';
 import type { PresenceDurable } from './ports.js';
 import type { ConversationId, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
 
+export interface GraphOptions {
+  durable: PresenceDurable;
+  visibility: Visibility;
+  fanOut: FanOut;
+  /** Current presences, as reads answer them. */
+  presences: (ids: readonly UserId[]) => Promise<Map<UserId, UserPresence>>;
+  onUserKnown: (id: UserId) => void;
+}
+
 /**
- * Graph writes from the host application (users, follows, conversations): each is written to the durable
- * record, then every visibility list it touches is invalidated, at once, on every process.
+ * Graph writes from the host application (users, follows, conversations, blocks): each is written to the
+ * durable record, then every visibility list it touches is invalidated, at once, on every process.
  */
 export class Graph {
-  constructor(
-    private readonly durable: PresenceDurable,
-    private readonly visibility: Visibility,
-    private readonly onUserKnown: (id: UserId) => void,
-  ) {}
+  private readonly durable: PresenceDurable;
+  private readonly visibility: Visibility;
+  private readonly onUserKnown: (id: UserId) => void;
+
+  constructor(private readonly options: GraphOptions) {
+    this.durable = options.durable;
+    this.visibility = options.visibility;
+    this.onUserKnown = options.onUserKnown;
+  }
 
   async upsertUser(id: UserId, username: string | null): Promise<void> {
     await this.durable.upsertUser(id, username);
@@ -26,6 +41,38 @@ export class Graph {
   async unfollow(followerId: UserId, followeeId: UserId): Promise<void> {
     await this.durable.unfollow(followerId, followeeId);
     await this.visibility.changed([followerId, followeeId], []);
+  }
+
+  /**
+   * A block: from now on neither user is in the other's visible set. Only a pair that was blocked in neither
+   * direction changes: its graph versions are bumped first (every process then decides with the new graph), and
+   * then each user's connections hear once that the other is offline.
+   *
+   * The frame carries the other's current `v` when the two saw each other before the block (no frame they got
+   * can then outrank it), and 0 when they did not: `v` is about the time of the last change, which a user
+   * outside the visible set must not learn.
+   */
+  async block(blockerId: UserId, blockedId: UserId): Promise<void> {
+    const wasVisible = (await this.visibility.visibleTo(blockerId)).has(blockedId);
+    if (!(await this.durable.block(blockerId, blockedId))) return;
+    await this.visibility.changed([blockerId, blockedId], []);
+    const presences = wasVisible ? await this.options.presences([blockerId, blockedId]) : null;
+    const versionOf = (id: UserId) => presences?.get(id)?.v ?? 0;
+    this.options.fanOut.hide(blockerId, blockedId, versionOf(blockedId));
+    this.options.fanOut.hide(blockedId, blockerId, versionOf(blockerId));
+  }
+
+  /**
+   * The end of a block: follows and conversations decide again. When the pair is blocked in neither direction
+   * any more, each user's connections get the other's current presence if the two see each other again.
+   */
+  async unblock(blockerId: UserId, blockedId: UserId): Promise<void> {
+    if (!(await this.durable.unblock(blockerId, blockedId))) return;
+    await this.visibility.changed([blockerId, blockedId], []);
+    const visible = (await this.visibility.visibleTo(blockerId)).has(blockedId);
+    const presences = visible ? await this.options.presences([blockerId, blockedId]) : new Map();
+    this.options.fanOut.show(blockerId, blockedId, presences.get(blockedId) ?? null);
+    this.options.fanOut.show(blockedId, blockerId, presences.get(blockerId) ?? null);
   }
 
   /** Replaces the participants; everyone before and after loses or gains visibility. */

@@ -256,6 +256,10 @@ export interface PresenceDurable {
   upsertUser(id: UserId, username: string | null): Promise<void>;
   follow(followerId: UserId, followeeId: UserId): Promise<void>;
   unfollow(followerId: UserId, followeeId: UserId): Promise<void>;
+  /** Records a block; true when the pair was blocked in neither direction before (the two stop seeing each other). */
+  block(blockerId: UserId, blockedId: UserId): Promise<boolean>;
+  /** Lifts a block; true when the pair was blocked and now is in neither direction. */
+  unblock(blockerId: UserId, blockedId: UserId): Promise<boolean>;
   setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<UserId[]>;
   deleteConversation(id: ConversationId): Promise<UserId[]>;
 }

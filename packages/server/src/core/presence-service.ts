@@ -127,7 +127,13 @@ export class PresenceService {
       onError,
     });
     this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
-    this.graph = new Graph(durable, this.visibility, (id) => this.persistence.known([id]));
+    this.graph = new Graph({
+      durable,
+      visibility: this.visibility,
+      fanOut,
+      presences: (ids) => this.reads.presences(ids),
+      onUserKnown: (id) => this.persistence.known([id]),
+    });
   }
 
   // ---- liveness -------------------------------------------------------------------------------------------
@@ -313,6 +319,23 @@ export class PresenceService {
 
   unfollow(followerId: UserId, followeeId: UserId): Promise<void> {
     return this.graph.unfollow(followerId, followeeId);
+  }
+
+  /**
+   * `blockerId` blocks `blockedId`: while a block stands either way, neither sees the other, whatever follows
+   * and conversations say. At once, on every process, each one's connections hear the other went offline.
+   *
+   * @example
+   * await service.block(1, 2);
+   * await service.getStatus(1, 2); // null, as for a user that does not exist
+   */
+  block(blockerId: UserId, blockedId: UserId): Promise<void> {
+    return this.graph.block(blockerId, blockedId);
+  }
+
+  /** Lifts a block; visibility follows the follows and conversations again. */
+  unblock(blockerId: UserId, blockedId: UserId): Promise<void> {
+    return this.graph.unblock(blockerId, blockedId);
   }
 
   setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<void> {

@@ -94,11 +94,19 @@ export class Reads {
     return notOffline((await this.presences(visible)).values());
   }
 
-  /** Participants not offline; null unless the viewer takes part. */
+  /**
+   * Participants not offline whom the viewer may see (a participant blocked either way is left out); null
+   * unless the viewer takes part.
+   */
   async onlineInConversation(viewer: UserId, conversationId: ConversationId): Promise<UserPresence[] | null> {
-    const participants = await this.options.visibility.participantsOf(conversationId);
+    const { visibility } = this.options;
+    const [participants, visible] = await Promise.all([
+      visibility.participantsOf(conversationId),
+      visibility.visibleTo(viewer),
+    ]);
     if (!participants.has(viewer)) return null;
-    return notOffline((await this.presences([...participants])).values());
+    const shown = [...participants].filter((id) => id === viewer || visible.has(id));
+    return notOffline((await this.presences(shown)).values());
   }
 
   /** Every user of visible(user), the most recently seen first, at most MAX_SNAPSHOT_USERS. */

@@ -11,6 +11,7 @@ import type { PresenceService } from './presence-service.js';
 import type { DeviceRef } from './rules.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
+import { decodeNotice, subjectOf } from './visibility-notices.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
 export interface SocketLike {
@@ -79,6 +80,12 @@ export class Session {
   private closed = false;
   /** Set once events stop flowing to this client (closed, or dropped as a slow consumer). */
   private muted = false;
+  /**
+   * Users who left this user's visible set by a block while this session was open: frames about them that
+   * were already on their way under the old graph are dropped. Cleared by the block's end, or by a snapshot
+   * that shows them again.
+   */
+  private readonly hidden = new Set<UserId>();
   /** A resync came while a snapshot was on its way. */
   private resyncAgain = false;
   private alive = true;
@@ -135,6 +142,7 @@ export class Session {
     if (this.muted) return;
     const snapshot: SnapshotMessage = { type: 'presence.snapshot', users, self };
     this.options.socket.send(JSON.stringify(snapshot));
+    for (const user of users) this.hidden.delete(user.user_id);
     const queued = this.pending ?? [];
     this.pending = null;
     for (const payload of queued) this.send(payload);
@@ -238,6 +246,21 @@ export class Session {
 
   private send(payload: string): void {
     if (this.muted) return;
+    const notice = decodeNotice(payload);
+    if (notice !== null) {
+      if (notice.notice === 'hide') this.hidden.add(notice.user_id);
+      else this.hidden.delete(notice.user_id);
+      if (notice.frame !== null) this.write(JSON.stringify(notice.frame));
+      return;
+    }
+    if (this.hidden.size > 0) {
+      const subject = subjectOf(payload);
+      if (subject !== null && this.hidden.has(subject)) return;
+    }
+    this.write(payload);
+  }
+
+  private write(payload: string): void {
     const { socket, limits } = this.options;
     if (socket.bufferedAmount > limits.maxBufferedBytes) {
       // A client that does not read would make us buffer without bound: drop it; it can reconnect.

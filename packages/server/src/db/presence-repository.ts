@@ -32,6 +32,21 @@ function toRecord(row: Row): PresenceRecord {
   };
 }
 
+/** Locks both users' rows, lower id first, so that writes about one pair wait for each other. */
+async function lockPair(db: Db, a: UserId, b: UserId): Promise<void> {
+  await db.execute(
+    sql`select id from users where id = any(${bigintArray([a, b])}) order by id for no key update`,
+  );
+}
+
+async function blockedEitherWay(db: Db, a: UserId, b: UserId): Promise<boolean> {
+  const found = await rows(
+    db,
+    sql`select 1 from blocks where (blocker_id = ${a} and blocked_id = ${b}) or (blocker_id = ${b} and blocked_id = ${a})`,
+  );
+  return found.length > 0;
+}
+
 export interface PresenceRepositoryOptions {
   /** Enqueue a webhook event with every presence change written (webhooks on). */
   outbox?: boolean;
@@ -92,6 +107,45 @@ export class PresenceRepository {
     await this.db.execute(
       sql`delete from follows where follower_id = ${followerId} and followee_id = ${followeeId}`,
     );
+  }
+
+  /**
+   * Records that `blockerId` blocks `blockedId` (creating missing users). True when the pair was blocked in
+   * neither direction before, i.e. when the two just stopped seeing each other. The pair's user rows are
+   * locked for the transaction, so two writes of one pair (`A blocks B` and `B blocks A` at once) are ordered
+   * and exactly one of them answers true.
+   */
+  async block(blockerId: UserId, blockedId: UserId): Promise<boolean> {
+    await this.ensureUsers([blockerId, blockedId]);
+    return this.db.transaction(async (tx) => {
+      const db = tx as unknown as Db;
+      await lockPair(db, blockerId, blockedId);
+      const before = await blockedEitherWay(db, blockerId, blockedId);
+      await tx.execute(sql`
+        insert into blocks (blocker_id, blocked_id) values (${blockerId}, ${blockedId}) on conflict do nothing`);
+      return !before;
+    });
+  }
+
+  /**
+   * Lifts the block `blockerId` → `blockedId`. True when the pair was blocked before and is now blocked in
+   * neither direction, i.e. when follows and conversations decide again whether the two see each other.
+   */
+  async unblock(blockerId: UserId, blockedId: UserId): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const db = tx as unknown as Db;
+      await lockPair(db, blockerId, blockedId);
+      const deleted = await rows(
+        db,
+        sql`delete from blocks where blocker_id = ${blockerId} and blocked_id = ${blockedId} returning 1`,
+      );
+      return deleted.length > 0 && !(await blockedEitherWay(db, blockerId, blockedId));
+    });
+  }
+
+  /** Whether a block stands between the two users, in either direction. */
+  isBlocked(a: UserId, b: UserId): Promise<boolean> {
+    return blockedEitherWay(this.db, a, b);
   }
 
   /**
@@ -156,23 +210,18 @@ export class PresenceRepository {
     return result.length > 0;
   }
 
-  /** visible(user): mutual followers ∪ users sharing any conversation with the user, in one query. */
+  /**
+   * visible(user): mutual followers ∪ users sharing any conversation with the user, less anyone blocked
+   * either way, in one query.
+   */
   async subscribers(userId: UserId): Promise<UserId[]> {
-    const result = await rows(
-      this.db,
-      sql`
-      select f1.followee_id as id from follows f1
-      join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
-      where f1.follower_id = ${userId}
-      union
-      select other.user_id from conversation_participants mine
-      join conversation_participants other on other.conversation_id = mine.conversation_id
-      where mine.user_id = ${userId} and other.user_id <> ${userId}`,
-    );
-    return result.map((r) => toId(r.id));
+    return (await this.subscribersMany([userId])).get(userId) ?? [];
   }
 
-  /** visible(u) for many users in one query: what a burst of transitions needs on a cold cache. */
+  /**
+   * visible(u) for many users in one query: what a burst of transitions needs on a cold cache. A pair with a
+   * block in either direction is left out whatever follows and conversations say.
+   */
   async subscribersMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>> {
     const found = new Map<UserId, UserId[]>(userIds.map((id) => [id, []]));
     if (userIds.length === 0) return found;
@@ -180,13 +229,17 @@ export class PresenceRepository {
     const result = await rows(
       this.db,
       sql`
-      select f1.follower_id as owner, f1.followee_id as id from follows f1
-      join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
-      where f1.follower_id = any(${ids})
-      union
-      select mine.user_id, other.user_id from conversation_participants mine
-      join conversation_participants other on other.conversation_id = mine.conversation_id
-      where mine.user_id = any(${ids}) and other.user_id <> mine.user_id`,
+      select v.owner, v.id from (
+        select f1.follower_id as owner, f1.followee_id as id from follows f1
+        join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
+        where f1.follower_id = any(${ids})
+        union
+        select mine.user_id, other.user_id from conversation_participants mine
+        join conversation_participants other on other.conversation_id = mine.conversation_id
+        where mine.user_id = any(${ids}) and other.user_id <> mine.user_id
+      ) v
+      where not exists (select 1 from blocks b where b.blocker_id = v.owner and b.blocked_id = v.id)
+        and not exists (select 1 from blocks b where b.blocker_id = v.id and b.blocked_id = v.owner)`,
     );
     for (const row of result) found.get(toId(row.owner))?.push(toId(row.id));
     return found;

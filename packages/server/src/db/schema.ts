@@ -56,6 +56,30 @@ export const conversationParticipants = pgTable(
   ],
 );
 
+/**
+ * Blocks from the host application: while a block stands in either direction, neither user is in the other's
+ * visible set, whatever follows and conversations say. The either-direction check is two probes of the
+ * primary key, (a, b) and (b, a); the reverse index serves "who blocks X" and the cascade when a user goes.
+ */
+export const blocks = pgTable(
+  'blocks',
+  {
+    blockerId: id('blocker_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    blockedId: id('blocked_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index('blocks_blocked_blocker_idx').on(t.blockedId, t.blockerId),
+  ],
+);
+
 export const userPresence = pgTable(
   'user_presence',
   {

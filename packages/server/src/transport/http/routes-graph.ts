@@ -9,7 +9,7 @@ const noContent = { 204: { type: 'null', description: 'done' }, ...errors(400, 4
 const id = pathId;
 
 /**
- * Graph endpoints for the chat application that owns users, follows and conversations. Without SERVICE_KEY
+ * Graph endpoints for the chat application that owns users, follows, conversations and blocks. Without SERVICE_KEY
  * they do not exist (404); with it, a wrong or missing key is a 401.
  */
 export function registerGraphRoutes(app: FastifyInstance, { service, serviceKey }: HttpDeps): void {
@@ -75,6 +75,45 @@ export function registerGraphRoutes(app: FastifyInstance, { service, serviceKey 
     },
     async (request, reply) => {
       await service.unfollow(id(request.params.follower_id), id(request.params.followee_id));
+      return reply.code(204).send();
+    },
+  );
+
+  const blockParams = {
+    type: 'object',
+    properties: { blocker_id: idParam, blocked_id: idParam },
+  } as const;
+  type BlockParams = { Params: { blocker_id: string; blocked_id: string } };
+
+  app.put<BlockParams>(
+    '/api/graph/blocks/:blocker_id/:blocked_id',
+    {
+      preHandler: guard,
+      schema: {
+        summary: 'Block: while a block stands either way, neither user sees the other',
+        security,
+        params: blockParams,
+        response: noContent,
+      },
+    },
+    async (request, reply) => {
+      const { blocker_id, blocked_id } = request.params;
+      if (blocker_id === blocked_id) throw new HttpError('BAD_REQUEST', 'a user cannot block itself');
+      await service.block(id(blocker_id), id(blocked_id));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<BlockParams>(
+    '/api/graph/blocks/:blocker_id/:blocked_id',
+    {
+      preHandler: guard,
+      schema: { summary: 'Unblock', security, params: blockParams, response: noContent },
+    },
+    async (request, reply) => {
+      const { blocker_id, blocked_id } = request.params;
+      if (blocker_id === blocked_id) throw new HttpError('BAD_REQUEST', 'a user cannot block itself');
+      await service.unblock(id(blocker_id), id(blocked_id));
       return reply.code(204).send();
     },
   );

@@ -1,0 +1,33 @@
+import type { StatusMessage } from '@presence/protocol';
+import type { UserId } from './types.js';
+
+/**
+ * Bus payloads for a user's connections that are not frames for the client but tell each session that a user
+ * just left or re-entered its visible set (a block or its end). The session forwards the frame it carries and,
+ * while the other user is hidden, drops any frame about them that was already on its way under the old graph:
+ * the graph versions stop new ones at the source, this stops the ones in flight.
+ */
+export type VisibilityNotice =
+  | { notice: 'hide'; user_id: UserId; frame: StatusMessage }
+  | { notice: 'show'; user_id: UserId; frame: StatusMessage | null };
+
+/** Every notice starts so; no frame for the client does (they all start with `{"type":`). */
+export const NOTICE_PREFIX = '{"notice":';
+
+export const encodeNotice = (notice: VisibilityNotice): string => JSON.stringify(notice);
+
+/** The notice a payload holds, or null when it is a frame for the client. */
+export function decodeNotice(payload: string): VisibilityNotice | null {
+  if (!payload.startsWith(NOTICE_PREFIX)) return null;
+  return JSON.parse(payload) as VisibilityNotice;
+}
+
+/** The user a frame for the client is about (status and typing frames), or null. */
+export function subjectOf(payload: string): UserId | null {
+  try {
+    const userId = (JSON.parse(payload) as { user_id?: unknown }).user_id;
+    return typeof userId === 'number' ? userId : null;
+  } catch {
+    return null;
+  }
+}
