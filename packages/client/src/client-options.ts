@@ -62,6 +62,11 @@ export interface PresenceClientOptions {
   device?: string;
   /** What kind of client this is: `web` (default), `mobile` or `desktop`; others see it in `clients`. */
   client?: ClientKind;
+  /**
+   * `all` (default): the snapshot and every change of every visible user. `manual`: only oneself until
+   * `subscribe(ids)` names the users to watch (a contact list of thousands, showing a few hundred at once).
+   */
+  subscribe?: 'all' | 'manual';
 }
 
 /** A problem worth logging: an error frame from the server, or a heartbeat or token failure. */

@@ -2,6 +2,8 @@ import {
   type ClientMessage,
   isClientKind,
   isDeviceId,
+  MAX_SUBSCRIBED_IDS,
+  MAX_WS_FRAME_BYTES,
   type PresenceStatus,
   parseServerMessage,
   type UserPresence,
@@ -57,6 +59,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #chosen: 'online' | 'away' = 'online';
   #offline = false;
   #announced: PresenceStatus = 'online';
+  /** With `subscribe: 'manual'`, the users watched: sent again on every connection. */
+  readonly #watched = new Set<number>();
 
   constructor(options: PresenceClientOptions) {
     super();
@@ -183,6 +187,64 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
    */
   typingIn(conversationId: number): number[] {
     return this.#store.typingIn(conversationId);
+  }
+
+  /**
+   * With `subscribe: 'manual'`, starts watching these users: their presence arrives (as `status` events) and
+   * then their changes, for as long as they are watched, across reconnects. Users not visible to this user
+   * are silently left out by the server. At most 5000 watched at once (a RangeError beyond).
+   *
+   * @example
+   * const client = new PresenceClient({ url, token, subscribe: 'manual' });
+   * await client.connect();
+   * client.subscribe(visibleRows.map((row) => row.userId));
+   */
+  subscribe(userIds: readonly number[]): void {
+    if (this.#options.subscribe !== 'manual')
+      throw new TypeError("PresenceClient: subscribe() needs the option subscribe: 'manual'");
+    const added = [...new Set(userIds)].filter((id) => !this.#watched.has(id));
+    if (this.#watched.size + added.length > MAX_SUBSCRIBED_IDS)
+      throw new RangeError(`PresenceClient: at most ${MAX_SUBSCRIBED_IDS} users watched at once`);
+    for (const id of added) this.#watched.add(id);
+    this.#sendIds('presence.subscribe', added);
+  }
+
+  /**
+   * Stops watching these users; they leave the store.
+   *
+   * @example
+   * client.unsubscribe(rowsScrolledAway.map((row) => row.userId));
+   */
+  unsubscribe(userIds: readonly number[]): void {
+    const removed = [...new Set(userIds)].filter((id) => this.#watched.delete(id));
+    this.#store.forget(removed);
+    this.#sendIds('presence.unsubscribe', removed);
+  }
+
+  /**
+   * The presence of these users now, over HTTP (`POST /api/presence/statuses/`), without watching them: the
+   * ones visible to this user, in the order asked; others are left out. At most 1000 ids.
+   *
+   * @example
+   * const [bob, carol] = await client.getStatuses([42, 43]);
+   */
+  async getStatuses(userIds: readonly number[]): Promise<UserPresence[]> {
+    const url = this.#options.url ?? defaultUrl();
+    const request = async (fresh: boolean) =>
+      fetch(new URL('/api/presence/statuses/', url), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await this.#getToken(fresh)}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ user_ids: userIds }),
+      });
+    let response = await request(false);
+    if (response.status === 401) response = await request(true);
+    if (!response.ok) throw new Error(`PresenceClient: statuses answered ${response.status}`);
+    const body = (await response.json()) as { users?: unknown };
+    const users = parseServerMessage(JSON.stringify({ type: 'presence.subscribed', users: body.users }));
+    return users?.type === 'presence.subscribed' ? users.users : [];
   }
 
   /**
@@ -323,7 +385,26 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     url.searchParams.set('token', await this.#getToken(true));
     url.searchParams.set('device', this.#device.id);
     url.searchParams.set('client', this.#device.kind);
+    if (this.#options.subscribe === 'manual') url.searchParams.set('subscribe', 'manual');
     return url.toString();
+  }
+
+  /** Ids in as many frames as the server's limits take (500 ids and 4 KiB a frame); nothing while closed. */
+  #sendIds(type: 'presence.subscribe' | 'presence.unsubscribe', ids: readonly number[]): void {
+    let chunk: number[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (chunk.length > 0) this.#send({ type, user_ids: chunk });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const id of ids) {
+      const size = String(id).length + 1;
+      if (chunk.length === 500 || bytes + size > MAX_WS_FRAME_BYTES - 64) flush();
+      chunk.push(id);
+      bytes += size;
+    }
+    flush();
   }
 
   #send(message: ClientMessage): boolean {
@@ -338,7 +419,15 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
         this.#socket.resetBackoff();
         // One's own presence comes apart from the visible users; the store keeps both.
         const users = message.self ? [...message.users, message.self] : message.users;
-        for (const change of this.#store.applySnapshot(users)) this.emit('status', change);
+        if (this.#options.subscribe === 'manual') {
+          // Only oneself comes in the snapshot: the watched users stay, and are asked for again.
+          for (const user of users) {
+            const change = this.#store.applyStatus(user);
+            if (change) this.emit('status', change);
+          }
+        } else {
+          for (const change of this.#store.applySnapshot(users)) this.emit('status', change);
+        }
         this.#setState('open');
         this.#heartbeat?.setPeriodic(false);
         this.emit('snapshot', this.#store.list());
@@ -347,9 +436,21 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
         for (const waiter of waiters) waiter.resolve();
         // A new socket may count as "online" on the server; restate away if that is what this user is.
         if (this.status !== 'online') void this.#applyStatus();
+        this.#sendIds('presence.subscribe', [...this.#watched]);
         return;
       }
+      case 'presence.subscribed':
+        for (const user of message.users) {
+          // An answer may come for a user unwatched since the request: keep only the watched.
+          if (!this.#watched.has(user.user_id)) continue;
+          const change = this.#store.applyStatus(user);
+          if (change) this.emit('status', change);
+        }
+        return;
       case 'presence.status': {
+        // With manual subscriptions, a frame already on its way about a user unwatched since is dropped.
+        const unwatched = this.#options.subscribe === 'manual' && message.user_id !== this.userId;
+        if (unwatched && !this.#watched.has(message.user_id)) return;
         const change = this.#store.applyStatus(message);
         if (!change) return;
         this.emit('status', change);

@@ -48,6 +48,11 @@ export class PresenceStore {
     return this.#typing.get(conversationId)?.has(userId) ?? false;
   }
 
+  /** Drops these users (no longer watched): their presence would otherwise go stale unseen. */
+  forget(userIds: Iterable<number>): void {
+    for (const id of userIds) this.#users.delete(id);
+  }
+
   /**
    * Replaces everything with a snapshot. After a reconnect this is the re-sync: users whose presence moved
    * while the socket was down come back as changes, and users no longer visible are dropped.

@@ -316,3 +316,41 @@ describe('goOffline', () => {
     expect(b.connectionState).toBe('closed');
   });
 });
+
+describe('lazy subscriptions (subscribe: manual)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ disconnectGraceMs: GRACE_MS });
+  });
+  afterAll(() => server?.close());
+
+  it('watches only the users subscribed, across a reconnect, and reads statuses without watching', async () => {
+    const { alice, bob, client } = await setup(server);
+    const recorder = recordingWebSocket();
+    const a = await client(alice, { subscribe: 'manual', WebSocket: recorder.WebSocket });
+    const b = await client(bob);
+    await b.connect();
+    await a.connect();
+    // Only oneself until asked.
+    expect(a.users().map((u) => u.user_id)).toEqual([alice]);
+    const stranger = bob + 100_000;
+    a.subscribe([bob, stranger]);
+    await statusOf(a, bob, 'online');
+    expect(a.get(stranger)).toBeUndefined();
+
+    // A drop and a reconnect: the client asks again, and Bob's changes keep coming.
+    recorder.sockets[0]?.terminate();
+    await nextEvent(a, 'connection', (state) => state === 'open');
+    const away = statusOf(a, bob, 'away');
+    await b.setStatus('away');
+    await away;
+
+    a.unsubscribe([bob]);
+    expect(a.get(bob)).toBeUndefined();
+    expect(recorder.sent).toContainEqual({ type: 'presence.unsubscribe', user_ids: [bob] });
+    expect(await a.getStatuses([stranger, bob])).toMatchObject([{ user_id: bob, status: 'away' }]);
+    expect(() => a.subscribe(Array.from({ length: 5001 }, (_, i) => i + 1))).toThrow(RangeError);
+    const all = await client(alice);
+    expect(() => all.subscribe([bob])).toThrow(TypeError);
+  });
+});

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { code: 'payload_too_large', status: 413 },
   /** An unchanged heartbeat sooner than the minimum interval; `Retry-After` says when to come back. */
   RATE_LIMITED: { code: 'rate_limited', status: 429 },
+  /** A WebSocket request past a documented limit (lazy subscriptions: ids per frame or per connection). */
+  LIMIT: { code: 'limit', status: 400 },
   /** A bug on our side; the message says nothing internal. */
   INTERNAL: { code: 'internal', status: 500 },
   /** A dependency the request needs (PostgreSQL) is down; try again later. */

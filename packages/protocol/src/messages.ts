@@ -43,7 +43,21 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ServerMessage = SnapshotMessage | StatusMessage | TypingMessage | ErrorMessage;
+/**
+ * Server to client, with `subscribe=manual`: the current presence of the users a `presence.subscribe` asked
+ * for that are in visible(me); their changes follow.
+ */
+export interface SubscribedMessage {
+  type: 'presence.subscribed';
+  users: UserPresence[];
+}
+
+export type ServerMessage =
+  | SnapshotMessage
+  | StatusMessage
+  | TypingMessage
+  | SubscribedMessage
+  | ErrorMessage;
 
 export interface TypingStartMessage {
   type: 'presence.typing.start';
@@ -64,7 +78,13 @@ export interface StatusSetMessage {
   status: 'online' | 'away';
 }
 
-export type ClientMessage = TypingStartMessage | TypingStopMessage | StatusSetMessage;
+/** With `subscribe=manual`: start (or stop) receiving the presence of these users (contract section 15). */
+export interface SubscribeMessage {
+  type: 'presence.subscribe' | 'presence.unsubscribe';
+  user_ids: number[];
+}
+
+export type ClientMessage = TypingStartMessage | TypingStopMessage | StatusSetMessage | SubscribeMessage;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -85,7 +105,13 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return { ok: false, message: 'frame must be a JSON object' };
   }
-  const { type, conversation_id, status } = data as Record<string, unknown>;
+  const { type, conversation_id, status, user_ids } = data as Record<string, unknown>;
+  if (type === 'presence.subscribe' || type === 'presence.unsubscribe') {
+    // The count is the session's to judge (an error `limit`); the shape is the parser's.
+    if (!Array.isArray(user_ids) || user_ids.length === 0 || !user_ids.every(isId))
+      return { ok: false, message: 'user_ids must be a non-empty array of positive integer user ids' };
+    return { ok: true, value: { type, user_ids: user_ids as number[] } };
+  }
   if (type === 'presence.status.set') {
     if (status !== 'online' && status !== 'away')
       return { ok: false, message: 'status must be online or away' };
@@ -94,7 +120,9 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   if (type !== 'presence.typing.start' && type !== 'presence.typing.stop') {
     return {
       ok: false,
-      message: 'unknown type; expected presence.typing.start, presence.typing.stop or presence.status.set',
+      message:
+        'unknown type; expected presence.typing.start, presence.typing.stop, presence.status.set, ' +
+        'presence.subscribe or presence.unsubscribe',
     };
   }
   if (!isId(conversation_id)) {
@@ -171,6 +199,9 @@ export function parseServerMessage(text: string): ServerMessage | null {
     }
     case 'presence.status':
       return isPresence(frame) ? { type: 'presence.status', ...presenceOf(frame) } : null;
+    case 'presence.subscribed':
+      if (!Array.isArray(frame.users)) return null;
+      return { type: 'presence.subscribed', users: frame.users.filter(isPresence).map(presenceOf) };
     case 'presence.typing': {
       const { user_id, conversation_id, is_typing } = frame;
       if (!isId(user_id) || !isId(conversation_id) || typeof is_typing !== 'boolean') return null;

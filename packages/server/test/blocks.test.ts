@@ -490,6 +490,7 @@ describe('a session when a block hides a user', () => {
         setStatus: async () => {},
         startTyping: async () => true,
         stopTyping: async () => true,
+        statuses: async () => [],
       },
       bus,
       socket: { send: (payload) => sent.push(payload), close: () => {}, bufferedAmount: 0 },

@@ -40,7 +40,10 @@ function setup(overrides: Partial<SessionOptions> = {}) {
   const socket = new RecordingSocket();
   const bus = new LocalBus();
   const snapshot = deferred<UserPresence[]>();
-  const control = { failSnapshot: false };
+  const control = {
+    failSnapshot: false,
+    statuses: null as ((ids: readonly number[]) => Promise<UserPresence[]>) | null,
+  };
   const calls: string[] = [];
   const clock = { now: T };
   const closedBy: string[] = [];
@@ -68,6 +71,12 @@ function setup(overrides: Partial<SessionOptions> = {}) {
     },
     startTyping: async (_userId, conversationId) => conversationId === 7,
     stopTyping: async (_userId, conversationId) => conversationId === 7,
+    statuses: (_viewer, ids) =>
+      control.statuses
+        ? control.statuses(ids)
+        : Promise.resolve(
+            ids.map((id) => ({ user_id: id, status: 'online' as const, last_seen: null, v: 1, clients: {} })),
+          ),
   };
   const session = new Session({
     service,
@@ -241,5 +250,33 @@ describe('the in-process bus', () => {
     first();
     bus.publish(['g'], 'hello');
     expect(got).toEqual(['hello']);
+  });
+});
+
+describe('lazy subscriptions in the session (contract section 15)', () => {
+  it('holds changes behind a presence.subscribed on its way, and drops those of users not subscribed', async () => {
+    const answer = deferred<UserPresence[]>();
+    const { session, socket, bus, control } = setup({ subscribe: 'manual' });
+    await settle();
+    // In manual mode the snapshot holds no users and the visible set is not even read.
+    expect(socket.sent).toMatchObject([{ type: 'presence.snapshot', users: [] }]);
+    control.statuses = () => answer.promise;
+    session.receive(JSON.stringify({ type: 'presence.subscribe', user_ids: [2] }));
+    await settle();
+    bus.publish([userGroup(1)], status(2, 'away'));
+    bus.publish([userGroup(1)], status(3, 'away'));
+    bus.publish([userGroup(1)], status(1, 'away'));
+    await settle();
+    expect(socket.sent).toHaveLength(1);
+    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {} }]);
+    await settle();
+    expect(
+      socket.sent.map((m) => [(m as { type: string }).type, (m as { user_id?: number }).user_id]),
+    ).toEqual([
+      ['presence.snapshot', undefined],
+      ['presence.subscribed', undefined],
+      ['presence.status', 2],
+      ['presence.status', 1],
+    ]);
   });
 });

@@ -5,10 +5,12 @@ import {
   type ErrorMessage,
   parseClientMessage,
   type SnapshotMessage,
+  type SubscribedMessage,
 } from '@presence/protocol';
 import { type Bus, userGroup } from './ports.js';
 import type { PresenceService } from './presence-service.js';
 import type { DeviceRef } from './rules.js';
+import { Subscriptions } from './subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
 import { decodeNotice, subjectOf } from './visibility-notices.js';
@@ -48,13 +50,26 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 export interface SessionOptions {
   service: Pick<
     PresenceService,
-    'connect' | 'disconnect' | 'activity' | 'snapshot' | 'self' | 'setStatus' | 'startTyping' | 'stopTyping'
+    | 'connect'
+    | 'disconnect'
+    | 'activity'
+    | 'snapshot'
+    | 'self'
+    | 'setStatus'
+    | 'startTyping'
+    | 'stopTyping'
+    | 'statuses'
   >;
   bus: Bus;
   socket: SocketLike;
   userId: UserId;
   /** The device this connection is (contract section 11): named by the client, or its own. */
   device: DeviceRef;
+  /**
+   * `all` (default): the snapshot and every change of visible(me). `manual` (contract section 15): the
+   * snapshot holds only `self`, and changes of others come only for the users the client subscribed to.
+   */
+  subscribe?: 'all' | 'manual';
   /** When the connection's token expires (epoch ms): the connection ends then, with 4001. */
   tokenExpiresAt: number;
   clock: () => number;
@@ -86,8 +101,16 @@ export class Session {
    * that shows them again.
    */
   private readonly hidden = new Set<UserId>();
+  /** With `subscribe=manual`, whom the client asked to hear about; null otherwise. */
+  private readonly subscriptions: Subscriptions | null;
+  /** Events held while a `presence.subscribed` answer is on its way, so the changes come after it. */
+  private held: string[] | null = null;
+  /** Subscribe answers go out one at a time, each after the first snapshot. */
+  private subscribing: Promise<void>;
   /** A resync came while a snapshot was on its way. */
   private resyncAgain = false;
+  /** The first snapshot is out: later ones are re-syncs. */
+  private snapshotSent = false;
   private alive = true;
   private badFrames = 0;
   private badSince: number;
@@ -109,13 +132,14 @@ export class Session {
       clock,
     );
     this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
+    this.subscriptions = options.subscribe === 'manual' ? new Subscriptions() : null;
     this.connected = options.service.connect(options.userId, options.device);
-    this.connected
-      .then(() => this.sendSnapshot())
-      .catch((error) => {
-        options.onError?.(error, 'connection setup');
-        options.socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
-      });
+    const ready = this.connected.then(() => this.sendSnapshot());
+    ready.catch((error) => {
+      options.onError?.(error, 'connection setup');
+      options.socket.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+    });
+    this.subscribing = ready.catch(() => {});
   }
 
   /**
@@ -138,7 +162,10 @@ export class Session {
 
   private async sendSnapshot(): Promise<void> {
     const { service, userId } = this.options;
-    const [users, self] = await Promise.all([service.snapshot(userId), service.self(userId)]);
+    const [users, self] = await Promise.all([
+      this.subscriptions === null ? service.snapshot(userId) : [],
+      service.self(userId),
+    ]);
     if (this.muted) return;
     const snapshot: SnapshotMessage = { type: 'presence.snapshot', users, self };
     this.options.socket.send(JSON.stringify(snapshot));
@@ -146,6 +173,10 @@ export class Session {
     const queued = this.pending ?? [];
     this.pending = null;
     for (const payload of queued) this.send(payload);
+    // A re-sync with lazy subscriptions: what the client watches may have changed unheard as well.
+    if (this.subscriptions !== null && this.subscriptions.size > 0 && this.snapshotSent)
+      this.answerSubscribe(null);
+    this.snapshotSent = true;
     if (this.resyncAgain) {
       this.resyncAgain = false;
       this.resync();
@@ -224,6 +255,10 @@ export class Session {
   private dispatch(message: ClientMessage): Promise<boolean> {
     const { service, userId } = this.options;
     switch (message.type) {
+      case 'presence.subscribe':
+      case 'presence.unsubscribe':
+        this.subscribe(message.type, message.user_ids);
+        return Promise.resolve(true);
       case 'presence.status.set':
         return service.setStatus(userId, message.status, this.options.device.id).then(() => true);
       case 'presence.typing.start':
@@ -233,9 +268,59 @@ export class Session {
     }
   }
 
+  private subscribe(type: 'presence.subscribe' | 'presence.unsubscribe', userIds: number[]): void {
+    if (this.subscriptions === null) {
+      this.badFrame('BAD_FRAME', `${type} needs a connection opened with subscribe=manual`);
+      return;
+    }
+    if (type === 'presence.unsubscribe') {
+      this.subscriptions.remove(userIds);
+      return;
+    }
+    const verdict = this.subscriptions.add(userIds);
+    if (!verdict.ok) {
+      this.sendError('LIMIT', verdict.message);
+      return;
+    }
+    this.answerSubscribe(verdict.ids);
+  }
+
+  /**
+   * Sends `presence.subscribed` with the current presence of these users (null: every subscribed one), after
+   * the snapshot and after any earlier answer; changes that arrive meanwhile wait behind it.
+   */
+  private answerSubscribe(ids: readonly number[] | null): void {
+    const { service, userId } = this.options;
+    this.subscribing = this.subscribing.then(async () => {
+      if (this.muted || this.subscriptions === null) return;
+      this.held ??= [];
+      try {
+        const wanted = ids ?? this.subscriptions.list();
+        const users = (await service.statuses(userId, wanted)).filter((u) => u.user_id !== userId);
+        const answer: SubscribedMessage = { type: 'presence.subscribed', users };
+        if (!this.muted) this.write(JSON.stringify(answer));
+      } catch (error) {
+        this.options.onError?.(error, 'presence.subscribe');
+        this.sendError('INTERNAL', 'internal error');
+      } finally {
+        const queued = this.held ?? [];
+        this.held = null;
+        for (const payload of queued) this.send(payload);
+      }
+    });
+  }
+
   private deliver(payload: string): void {
     if (this.pending !== null) this.pending.push(payload);
+    else if (this.held !== null) this.held.push(payload);
     else this.send(payload);
+  }
+
+  /** With lazy subscriptions, a status frame about another user passes only when the client subscribed. */
+  private wanted(payload: string): boolean {
+    if (this.subscriptions === null || !payload.startsWith('{"type":"presence.status"')) return true;
+    const subject = subjectOf(payload);
+    return subject === null || subject === this.options.userId || this.subscriptions.has(subject);
   }
 
   private mute(): void {
@@ -250,13 +335,17 @@ export class Session {
     if (notice !== null) {
       if (notice.notice === 'hide') this.hidden.add(notice.user_id);
       else this.hidden.delete(notice.user_id);
-      if (notice.frame !== null) this.write(JSON.stringify(notice.frame));
+      if (notice.frame !== null) {
+        const frame = JSON.stringify(notice.frame);
+        if (this.wanted(frame)) this.write(frame);
+      }
       return;
     }
     if (this.hidden.size > 0) {
       const subject = subjectOf(payload);
       if (subject !== null && this.hidden.has(subject)) return;
     }
+    if (!this.wanted(payload)) return;
     this.write(payload);
   }
 

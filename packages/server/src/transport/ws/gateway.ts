@@ -120,12 +120,15 @@ export class WsGateway {
     if (verdict === null) return refuse(socket, 401, 'UNAUTHORIZED', 'invalid or expired token');
     const device = deviceOf(url.searchParams);
     if (typeof device === 'string') return refuse(socket, 400, 'BAD_REQUEST', device);
+    const mode = url.searchParams.get('subscribe') ?? 'all';
+    if (mode !== 'all' && mode !== 'manual')
+      return refuse(socket, 400, 'BAD_REQUEST', 'subscribe must be all or manual');
     // A user seen for the first time is created now, so that a database outage is a 503 at the upgrade (as
     // over HTTP) rather than an opened socket cut with 1011; a known user costs no round trip here.
     this.options.service.ensureUsers([verdict.userId]).then(
       () =>
         this.wss.handleUpgrade(request, socket, head, (ws) =>
-          this.accept(ws, verdict.userId, verdict.expiresAt, device),
+          this.accept(ws, verdict.userId, verdict.expiresAt, device, mode),
         ),
       (error) => {
         this.options.logger.warn({ err: error, userId: verdict.userId }, 'upgrade refused: user not created');
@@ -136,7 +139,13 @@ export class WsGateway {
     );
   }
 
-  private accept(socket: WebSocket, userId: number, expiresAt: number, device: DeviceRef): void {
+  private accept(
+    socket: WebSocket,
+    userId: number,
+    expiresAt: number,
+    device: DeviceRef,
+    subscribe: 'all' | 'manual',
+  ): void {
     const { service, bus, metrics, logger, clock } = this.options;
     const closeByServer = (code: number, reason: string) => {
       connection.closedByServer = true;
@@ -147,6 +156,7 @@ export class WsGateway {
       bus,
       userId,
       device,
+      subscribe,
       tokenExpiresAt: expiresAt,
       clock,
       limits: this.limits,
