@@ -16,6 +16,7 @@ import {
   Cluster,
   graph,
   SERVICE_KEY,
+  serverSetups,
   startEmbedded,
   TestClient,
 } from './support/server.js';
@@ -25,31 +26,7 @@ import { hasPostgres, hasRedis, REDIS_URL } from './support/services.js';
 
 const sharedUp = (await hasRedis()) && (await hasPostgres());
 
-interface Setup {
-  name: string;
-  available: boolean;
-  start(): Promise<{ server: RunningServer; stop(): Promise<void> }>;
-}
-
-const setups: Setup[] = [
-  {
-    name: 'the memory store and PGlite',
-    available: true,
-    async start() {
-      const server = await startEmbedded({ demo: false, authSecret: AUTH_SECRET });
-      return { server, stop: () => server.close() };
-    },
-  },
-  {
-    name: 'Redis and PostgreSQL',
-    available: sharedUp,
-    async start() {
-      const cluster = new Cluster();
-      const server = await cluster.start();
-      return { server, stop: () => cluster.stop() };
-    },
-  },
-];
+const setups = await serverSetups();
 
 const serviceKey = { authorization: `Bearer ${SERVICE_KEY}` };
 

@@ -1,39 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.js';
-import {
-  AUTH_SECRET,
-  befriend,
-  Cluster,
-  graph,
-  startEmbedded,
-  TestClient,
-  tryUpgrade,
-} from './support/server.js';
-import { hasPostgres, hasRedis } from './support/services.js';
+import { befriend, graph, serverSetups, TestClient, tryUpgrade } from './support/server.js';
 
 /** Contract section 15: lazy subscriptions, over real sockets, on both stores. */
 
-const sharedUp = (await hasRedis()) && (await hasPostgres());
-
-const setups = [
-  {
-    name: 'the memory store and PGlite',
-    available: true,
-    async start() {
-      const server = await startEmbedded({ demo: false, authSecret: AUTH_SECRET });
-      return { server, stop: () => server.close() };
-    },
-  },
-  {
-    name: 'Redis and PostgreSQL',
-    available: sharedUp,
-    async start() {
-      const cluster = new Cluster();
-      const server = await cluster.start();
-      return { server, stop: () => cluster.stop() };
-    },
-  },
-];
+const setups = await serverSetups();
 
 /** A socket of `userId` with `subscribe=manual`, its snapshot read. */
 async function manual(server: RunningServer, userId: number) {

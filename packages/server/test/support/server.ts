@@ -4,7 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerMessage } from '@presence/protocol';
 import { WebSocket } from 'ws';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/app.js';
-import { createTestDatabase, REDIS_URL, type TestDatabase, testPrefix } from './services.js';
+import {
+  createTestDatabase,
+  hasPostgres,
+  hasRedis,
+  REDIS_URL,
+  type TestDatabase,
+  testPrefix,
+} from './services.js';
 
 export const SERVICE_KEY = 'test-service-key-0123456789';
 export const AUTH_SECRET = 'test-auth-secret-0123456789abcdef';
@@ -244,4 +251,35 @@ export async function tryUpgrade(url: string): Promise<UpgradeOutcome> {
       });
     });
   });
+}
+
+/** A server on one of the two stores, for suites that run every case on both. */
+export interface ServerSetup {
+  name: string;
+  available: boolean;
+  start(): Promise<{ server: RunningServer; stop(): Promise<void> }>;
+}
+
+/** The memory store with PGlite, and Redis with PostgreSQL (available when both answer). */
+export async function serverSetups(): Promise<ServerSetup[]> {
+  const sharedUp = (await hasRedis()) && (await hasPostgres());
+  return [
+    {
+      name: 'the memory store and PGlite',
+      available: true,
+      async start() {
+        const server = await startEmbedded({ demo: false, authSecret: AUTH_SECRET });
+        return { server, stop: () => server.close() };
+      },
+    },
+    {
+      name: 'Redis and PostgreSQL',
+      available: sharedUp,
+      async start() {
+        const cluster = new Cluster();
+        const server = await cluster.start();
+        return { server, stop: () => cluster.stop() };
+      },
+    },
+  ];
 }
