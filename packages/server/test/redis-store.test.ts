@@ -47,6 +47,39 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     expect(await redis.zrange(`${prefix}presence:typing:9`, 0, -1)).toEqual(['1']);
   });
 
+  it('restores what a degraded process learned without dropping the devices another process holds', async () => {
+    const here = store('restore-here');
+    const there = store('restore-there');
+    await Promise.all([here.register(), there.register()]);
+    const tabHere = { id: 'tab-here', kind: 'web' as const };
+    const tabThere = { id: 'tab-there', kind: 'web' as const };
+    await here.connect(40, T, tabHere);
+    const { transition } = await there.connect(40, T + 1, tabThere);
+    expect(transition).toBeNull();
+    // While Redis was away, this process saw its tab go idle: all it knows of the user is that device, away.
+    const before = (await here.getMany([40])).get(40) as UserState;
+    const learned: UserState = {
+      ...before,
+      status: 'away',
+      v: before.v + 50,
+      devices: {
+        'tab-here': { ...(before.devices['tab-here'] as UserState['devices'][string]), status: 'away' },
+      },
+    };
+    expect(await here.restore(new Map([[40, learned]]))).toEqual([40]);
+    const after = (await here.getMany([40])).get(40) as UserState;
+    // The other process's tab is still there and online, so the user is online; the idle tab is away.
+    expect(Object.keys(after.devices).sort()).toEqual(['tab-here', 'tab-there']);
+    expect(after.status).toBe('online');
+    expect(after.devices['tab-here']?.status).toBe('away');
+    // Not what this process announced during the outage: a newer version, so its watchers take the correction.
+    expect(after.v).toBeGreaterThan(learned.v);
+    // The other process's tab still counts: closing this one leaves the user online.
+    await here.disconnect(40, T + 2, true, 'tab-here');
+    const { transition: end } = await here.expire(40, T + 2 + rules.disconnectGraceMs);
+    expect(end?.status ?? 'online').toBe('online');
+  });
+
   it("stops counting a dead process's sockets once its entry runs out", async () => {
     const dying = store('dying', 200);
     await dying.register();

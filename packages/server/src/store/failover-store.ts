@@ -150,8 +150,11 @@ export class FailoverStore {
         do {
           const page = await this.standIn.scanAll(cursor, RESTORE_PAGE);
           cursor = page.cursor;
-          for (const userId of await this.primary.restore(page.states)) {
-            changed.set(userId, page.states.get(userId) as UserState);
+          // What the primary holds after the merge, with the devices other processes hold, is what to announce.
+          const written = await this.primary.restore(page.states);
+          const held = await this.primary.getMany(written);
+          for (const userId of written) {
+            changed.set(userId, held.get(userId) ?? (page.states.get(userId) as UserState));
           }
         } while (cursor !== '0');
         const typing = await this.standIn.dueTyping(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);

@@ -149,7 +149,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   }
 
   restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
-    return this.states.restore(states);
+    return this.states.restore(states, this.process.id);
   }
 
   // ---- typing -----------------------------------------------------------------------------------------------

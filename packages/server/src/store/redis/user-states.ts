@@ -72,7 +72,7 @@ export class RedisUserStates {
    * forward. Socket counts are not restored: the caller connects its held sockets again. Returns the users
    * whose state was written (their changes are news to every other process).
    */
-  async restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
+  async restore(states: ReadonlyMap<UserId, UserState>, processId: string): Promise<UserId[]> {
     if (states.size === 0) return [];
     const replies = await pipeline(this.redis, (pipe) => {
       for (const [userId, s] of states) {
@@ -88,6 +88,7 @@ export class RedisUserStates {
             this.ttlSeconds,
             liveness(s),
             s.v,
+            processId,
             ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
           ],
         );
