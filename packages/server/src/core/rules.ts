@@ -173,8 +173,12 @@ export function heartbeat(
   ref: DeviceRef = DEFAULT_DEVICE_REF,
 ): HeartbeatDecision {
   const device = state.devices[ref.id] ?? blankDevice(ref.kind);
-  if (claimed === device.status && device.lastHeartbeat !== null) {
-    const elapsed = at - device.lastHeartbeat;
+  // A device an offline heartbeat ended is gone with its last heartbeat: the user's stands in for it.
+  const last =
+    device.lastHeartbeat ??
+    (state.devices[ref.id] === undefined && claimed === 'offline' ? state.lastHeartbeat : null);
+  if (claimed === device.status && last !== null) {
+    const elapsed = at - last;
     if (elapsed < rules.heartbeatMinIntervalMs) {
       return { accepted: false, retryAfterMs: rules.heartbeatMinIntervalMs - Math.max(0, elapsed) };
     }

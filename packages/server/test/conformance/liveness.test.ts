@@ -53,6 +53,18 @@ for (const backend of await storeBackends()) {
       expect(outcomes[2]).toEqual({ accepted: false, retryAfterMs: 9_000 });
     });
 
+    it('refuses a repeated offline heartbeat within the interval, though the device it ended is gone', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 31, status: 'online', at: T }]);
+      const [off] = await store.heartbeat([{ userId: 31, status: 'offline', at: T + 1_000 }]);
+      expect(off).toMatchObject({ accepted: true, transition: { status: 'offline' } });
+      const [again] = await store.heartbeat([{ userId: 31, status: 'offline', at: T + 2_000 }]);
+      expect(again).toEqual({ accepted: false, retryAfterMs: 9_000 });
+      expect((await store.getMany([31])).get(31)?.lastSeen).toBe(T + 1_000);
+      const [later] = await store.heartbeat([{ userId: 31, status: 'offline', at: T + 11_000 }]);
+      expect(later).toMatchObject({ accepted: true, transition: null });
+    });
+
     it('goes offline at once on an offline heartbeat and holds it against open sockets', async () => {
       const store = await open();
       await store.connect(2, T);

@@ -18,8 +18,11 @@ for u = 1, #KEYS - 2 do
   local uid, claimed, id, kind = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local s = load(key, processes, now)
   local d = s.devices[id] or blank_device(kind)
-  if claimed == d.status and d.hb and at - d.hb < min then
-    push(0, n2s(min - math.max(0, at - d.hb)), '', '', '', '', '')
+  -- A device an offline heartbeat ended is gone with its last heartbeat: the user's stands in for it.
+  local last = d.hb
+  if last == nil and s.devices[id] == nil and claimed == 'offline' then last = s.hb end
+  if claimed == d.status and last and at - last < min then
+    push(0, n2s(min - math.max(0, at - last)), '', '', '', '', '')
   else
     local prev = s.status
     d.status, d.kind, d.hb = claimed, kind, later(d.hb, at)
