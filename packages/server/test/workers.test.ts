@@ -219,11 +219,14 @@ describe.skipIf(!available)('WORKERS=2 on one Redis and one PostgreSQL', () => {
 
     for (const watcherId of liveWatchers) {
       const watcher = sockets.get(watcherId) as TestClient;
-      await Promise.all(
+      const offline = await Promise.all(
         deadUsers.map((id) =>
           watcher.next('presence.status', (m) => m.user_id === id && m.status === 'offline', 8_000),
         ),
       );
+      // last_seen is the last sign of life before the kill, not the moment a survivor noticed.
+      for (const frame of offline)
+        expect(Date.parse(frame.last_seen as string)).toBeLessThanOrEqual(killedAt);
     }
     // Within the timeout plus a sweep (and some slack for a loaded machine), not whenever.
     expect(Date.now() - killedAt).toBeLessThan(Number(timing.PRESENCE_TIMEOUT_MS) * 2 + 1_000);
