@@ -38,7 +38,14 @@ export interface ServerOptions extends Partial<Config> {
   /** The cluster worker this server is (WORKERS above 1): /healthz names it. */
   workerId?: number;
   /** Bounds of the queues off the hot path, other than the defaults (tests that fill them on purpose). */
-  queueLimits?: { udpBatch?: number; udpInFlight?: number; udpQueued?: number; writeQueued?: number };
+  queueLimits?: {
+    udpBatch?: number;
+    udpInFlight?: number;
+    udpQueued?: number;
+    writeQueued?: number;
+    lookupInFlight?: number;
+    lookupQueued?: number;
+  };
   /** What /metrics answers instead of this process's own registry (a worker's: the sum over all workers). */
   scrapeMetrics?: () => Promise<string>;
 }
@@ -143,6 +150,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       resolutionMs: time.tickMs,
       cacheTtlMs: time.cacheTtlMs,
       writeQueueLimit: options.queueLimits?.writeQueued,
+      lookupLimits: {
+        inFlight: options.queueLimits?.lookupInFlight,
+        queued: options.queueLimits?.lookupQueued,
+      },
     });
     options.onServiceEvents?.(service.events);
     metrics.watchQueues(() => service.queueDepths());

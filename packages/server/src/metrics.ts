@@ -69,7 +69,7 @@ export class Metrics {
   });
   readonly queueShed = new Counter({
     name: 'presence_queue_shed_total',
-    help: 'Items shed because a bounded queue was full, by queue (udp: heartbeats dropped as overloaded; write_through: transitions left to the sync job)',
+    help: 'Items shed because a bounded queue was full, by queue (udp: heartbeats dropped as overloaded; write_through: transitions left to the sync job; lookups: graph lookups refused)',
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
@@ -95,7 +95,7 @@ export class Metrics {
     const sources = this.depthSources;
     this.queueDepth = new Gauge({
       name: 'presence_queue_depth',
-      help: 'Items waiting in a bounded queue, by queue (udp: heartbeats for the hot store; write_through: transitions for PostgreSQL)',
+      help: 'Items waiting in a bounded queue, by queue (udp: heartbeats for the hot store; write_through: transitions for PostgreSQL; lookups: graph lookups)',
       labelNames: ['queue'] as const,
       registers: [this.registry],
       collect() {

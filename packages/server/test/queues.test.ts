@@ -5,7 +5,7 @@ import type { RunningServer } from '../src/app.js';
 import { startServer } from '../src/app.js';
 import { TurnBatcher } from '../src/core/turn-batcher.js';
 import { freePort, OwnRedis } from './support/processes.js';
-import { AUTH_SECRET, api, sendUdp } from './support/server.js';
+import { AUTH_SECRET, api, befriend, SERVICE_KEY, sendUdp, TestClient } from './support/server.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './support/services.js';
 
 /**
@@ -188,5 +188,88 @@ describe.skipIf(!postgres)('the write-through queue, while PostgreSQL does not a
     expect(users.filter((u) => online.get(u)?.status === 'online')).toEqual(users);
     await server.service.syncToDatabase();
     expect(await stored(users)).toEqual(users);
+  });
+});
+
+describe.skipIf(!postgres)('the lookup queue, while PostgreSQL does not answer graph reads', () => {
+  let database: TestDatabase;
+  let server: RunningServer;
+  let locker: pg.Client;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    server = await startServer({
+      port: 0,
+      udpPort: 0,
+      logLevel: 'silent',
+      databaseUrl: database.url,
+      authSecret: AUTH_SECRET,
+      serviceKey: SERVICE_KEY,
+      queueLimits: { lookupInFlight: 1, lookupQueued: 2 },
+    });
+    locker = new pg.Client({ connectionString: database.url });
+    db = new pg.Client({ connectionString: database.url });
+    await Promise.all([locker.connect(), db.connect()]);
+  });
+  afterAll(async () => {
+    await locker.query('rollback').catch(() => {});
+    await Promise.all([locker.end(), db.end()]);
+    await server.close();
+    await database.drop();
+  });
+
+  it('sheds fan-out lookups past its bound, counted; the transitions themselves are kept and written', async () => {
+    const users = [41, 42, 43, 44, 45, 46, 47, 48, 49, 50];
+    const watcherId = 60;
+    for (const userId of [...users, 51]) await befriend(server, userId, watcherId);
+    const watcher = await TestClient.connect(server, watcherId);
+    await watcher.next('presence.snapshot');
+    const shed = new Promise<number>((resolve) => {
+      let total = 0;
+      server.service.events.on('shed', (queue, count) => {
+        if (queue === 'lookups') total += count;
+        if (total >= 7) resolve(total);
+      });
+    });
+    await locker.query('begin');
+    await locker.query('lock table follows in access exclusive mode');
+    // Each transition needs its user's watchers: one load waits on the lock, two wait behind it, seven are shed.
+    for (const userId of users) {
+      const token = await server.mintToken(userId);
+      expect((await api(server, 'POST', '/api/presence/heartbeat/', { token })).status).toBe(200);
+    }
+    expect(await shed).toBe(7);
+    expect(await sample(server, 'presence_queue_depth', { queue: 'lookups' })).toBe(2);
+    expect(await sample(server, 'presence_queue_shed_total', { queue: 'lookups' })).toBe(7);
+    // A read that needs a lookup meanwhile is told to come back: 503, not a 500.
+    const read = await api(server, 'GET', '/api/presence/online-friends/', {
+      token: await server.mintToken(51),
+    });
+    expect(read.status).toBe(503);
+    expect(read.body.error.code).toBe('unavailable');
+    expect(read.headers.get('retry-after')).toBe('1');
+    await locker.query('commit');
+
+    // Barrier: a transition after the lock is gone reaches the watcher after the three that were kept.
+    const late = await server.mintToken(51);
+    expect((await api(server, 'POST', '/api/presence/heartbeat/', { token: late })).status).toBe(200);
+    await watcher.next('presence.status', (m) => m.user_id === 51 && m.status === 'online');
+    const delivered = watcher.received.filter(
+      (m) => m.type === 'presence.status' && users.includes(m.user_id),
+    );
+    expect(delivered).toHaveLength(3);
+    // Nothing else is lost: every user is online, and every transition was written through.
+    const online = await server.service.presences(users);
+    expect(users.filter((u) => online.get(u)?.status === 'online')).toEqual(users);
+    const stored = async () =>
+      (
+        await db.query<{ n: string }>(
+          "select count(*) as n from user_presence where user_id = any($1) and status = 'online'",
+          [users],
+        )
+      ).rows[0]?.n;
+    await expect.poll(stored, { timeout: 5_000 }).toBe(String(users.length));
+    await watcher.close();
   });
 });

@@ -3,6 +3,7 @@ import { type Bus, userGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
 import type { UserState } from './rules.js';
+import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, Transition, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
 import { encodeNotice } from './visibility-notices.js';
@@ -38,9 +39,9 @@ export class FanOut {
         bus.publish(groups, payload);
       },
       (error) => {
-        // Without the subscriber list, at least the user's own devices hear it.
+        // Without the subscriber list, at least the user's own devices hear it. A shed lookup is counted already.
         bus.publish([userGroup(userId)], payload);
-        this.options.onError(error, 'subscribers');
+        if (!(error instanceof QueueShed)) this.options.onError(error, 'subscribers');
       },
     );
     writer
@@ -71,7 +72,9 @@ export class FanOut {
         for (const id of participants) if (id === userId || visible.has(id)) groups.push(userGroup(id));
         bus.publish(groups, payload);
       },
-      (error) => this.options.onError(error, 'participants'),
+      (error) => {
+        if (!(error instanceof QueueShed)) this.options.onError(error, 'participants');
+      },
     );
   }
 

@@ -35,6 +35,8 @@ export interface PresenceServiceOptions {
   cacheTtlMs: number;
   /** Write-through writes that may wait for the database before new ones are shed (default 100,000). */
   writeQueueLimit?: number;
+  /** Graph lookups out at once per cache, and misses that may wait behind them before new ones are shed. */
+  lookupLimits?: { inFlight?: number; queued?: number };
 }
 
 export type HeartbeatResult =
@@ -90,6 +92,9 @@ export class PresenceService {
       bus,
       clock,
       cacheTtlMs: options.cacheTtlMs,
+      lookupInFlight: options.lookupLimits?.inFlight,
+      lookupQueued: options.lookupLimits?.queued,
+      onShed: () => this.events.emit('shed', 'lookups', 1),
       onInvalidated: (users, conversations) => this.events.emit('graphInvalidated', users, conversations),
     });
     const fanOut = new FanOut({
@@ -356,7 +361,7 @@ export class PresenceService {
 
   /** Items waiting in the service's bounded queues, by queue (metrics). */
   queueDepths(): Record<string, number> {
-    return { write_through: this.writer.depth };
+    return { write_through: this.writer.depth, lookups: this.visibility.depth };
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { TurnBatcher } from './turn-batcher.js';
+import { QueueShed, TurnBatcher } from './turn-batcher.js';
 import type { PresenceRecord, UserId } from './types.js';
 
 export interface WriterTarget {
@@ -44,14 +44,14 @@ export class PresenceWriter {
 
   /**
    * Queues records; resolves once they are written (or rejects on a failed write, while keeping them queued).
-   * When the queue is full the records are shed: counted, and the promise rejects with WriteShed. The hot state
+   * When the queue is full the records are shed: counted, and the promise rejects with QueueShed. The hot state
    * still holds them, and the periodic sync writes every user not offline.
    */
   write(records: readonly PresenceRecord[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.batcher.add({ records, resolve, reject })) return;
       this.onShed(records.length);
-      reject(new WriteShed(records.length));
+      reject(new QueueShed('write_through'));
     });
   }
 
@@ -111,14 +111,6 @@ export class PresenceWriter {
 
 /** How many writes may wait while the database is slow or down: past it, write-through is shed. */
 export const DEFAULT_MAX_QUEUED = 100_000;
-
-/** A write refused because the write-through queue was full. */
-export class WriteShed extends Error {
-  constructor(readonly records: number) {
-    super(`write-through queue full: ${records} record(s) shed`);
-    this.name = 'WriteShed';
-  }
-}
 
 /** The record to keep of two for one user: the later version, with the later times of both. */
 function newer(current: PresenceRecord | undefined, next: PresenceRecord): PresenceRecord {

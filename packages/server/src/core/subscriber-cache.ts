@@ -1,5 +1,10 @@
-import { TurnBatcher } from './turn-batcher.js';
+import { QueueShed, TurnBatcher } from './turn-batcher.js';
 import type { UserId } from './types.js';
+
+/** Graph queries out at once per cache. */
+const DEFAULT_MAX_IN_FLIGHT = 8;
+/** Misses that may wait behind them; past it the database is far behind and waiting helps nobody. */
+const DEFAULT_MAX_QUEUED = 100_000;
 
 interface Entry {
   value: Promise<ReadonlySet<UserId>>;
@@ -21,16 +26,38 @@ interface Waiting {
  * users coming online at once cost one round trip, not a thousand. Graph writes invalidate the keys they touch
  * on every process; the TTL only bounds how long a lost invalidation could linger. Bounded in size, least
  * recently used first out.
+ *
+ * Loads are a bounded queue: at most `maxInFlight` queries out at once, at most `maxQueued` misses waiting
+ * behind them; past that a miss is shed (`onShed`) and its promise rejects with QueueShed.
  */
 export class SetCache {
   private readonly entries = new Map<number, Entry>();
   private readonly batcher: TurnBatcher<Waiting>;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
 
   constructor(
     private readonly loadMany: (keys: number[]) => Promise<Map<number, readonly number[]>>,
-    private readonly options: { maxEntries: number; ttlMs: number; clock: () => number; maxBatch?: number },
+    private readonly options: {
+      maxEntries: number;
+      ttlMs: number;
+      clock: () => number;
+      maxBatch?: number;
+      maxInFlight?: number;
+      maxQueued?: number;
+      onShed?: () => void;
+    },
   ) {
-    this.batcher = new TurnBatcher((waiting) => this.load(waiting), { maxBatch: options.maxBatch ?? 2_000 });
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.batcher = new TurnBatcher((waiting) => this.load(waiting), {
+      maxBatch: options.maxBatch ?? 2_000,
+      maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+    });
+  }
+
+  /** Misses waiting for a load (not counting the loads out). */
+  get depth(): number {
+    return this.batcher.size;
   }
 
   /**
@@ -47,7 +74,11 @@ export class SetCache {
       return hit.value;
     }
     const entry: Entry = {
-      value: new Promise((resolve, reject) => this.batcher.add({ key, resolve, reject })),
+      value: new Promise((resolve, reject) => {
+        if (this.batcher.add({ key, resolve, reject })) return;
+        this.options.onShed?.();
+        reject(new QueueShed('lookups'));
+      }),
       loadedAt: now,
       version,
     };
@@ -76,17 +107,25 @@ export class SetCache {
       if (waiters) waiters.push(waiter);
       else batch.set(waiter.key, [waiter]);
     }
-    this.loadMany([...batch.keys()]).then(
-      (loaded) => {
-        for (const [key, waiters] of batch) {
-          const ids = new Set(loaded.get(key) ?? []);
-          for (const waiter of waiters) waiter.resolve(ids);
-        }
-      },
-      (error) => {
-        for (const waiter of waiting) waiter.reject(error);
-      },
-    );
+    this.inFlight += 1;
+    if (this.inFlight >= this.maxInFlight) this.batcher.pause();
+    const done = () => {
+      this.inFlight -= 1;
+      if (this.inFlight < this.maxInFlight) this.batcher.resume();
+    };
+    this.loadMany([...batch.keys()])
+      .finally(done)
+      .then(
+        (loaded) => {
+          for (const [key, waiters] of batch) {
+            const ids = new Set(loaded.get(key) ?? []);
+            for (const waiter of waiters) waiter.resolve(ids);
+          }
+        },
+        (error) => {
+          for (const waiter of waiting) waiter.reject(error);
+        },
+      );
   }
 
   /**

@@ -68,3 +68,11 @@ export class TurnBatcher<T> {
     });
   }
 }
+
+/** Work refused because its bounded queue was full: counted by the queue's owner, never retried blindly. */
+export class QueueShed extends Error {
+  constructor(readonly queue: string) {
+    super(`the ${queue} queue is full`);
+    this.name = 'QueueShed';
+  }
+}

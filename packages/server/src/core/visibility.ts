@@ -10,6 +10,11 @@ export interface VisibilityOptions {
   /** How long a cached list lives without a version check (a lost invalidation lingers at most this long). */
   cacheTtlMs: number;
   maxEntries?: number;
+  /** Graph queries out at once, and misses waiting behind them, per cache (defaults in subscriber-cache.ts). */
+  lookupInFlight?: number;
+  lookupQueued?: number;
+  /** A lookup was shed because its queue was full. */
+  onShed?: () => void;
   onInvalidated?: (users: readonly UserId[], conversations: readonly ConversationId[]) => void;
 }
 
@@ -29,10 +34,18 @@ export class Visibility {
       maxEntries: options.maxEntries ?? 200_000,
       ttlMs: options.cacheTtlMs,
       clock: options.clock,
+      maxInFlight: options.lookupInFlight,
+      maxQueued: options.lookupQueued,
+      onShed: options.onShed,
     };
     this.visible = new SetCache((ids) => options.durable.subscribersMany(ids), cache);
     this.participants = new SetCache((ids) => options.durable.participantsMany(ids), cache);
     this.unsubscribe = options.bus.subscribe(GRAPH_GROUP, (payload) => this.onGraphChange(payload));
+  }
+
+  /** Lookups waiting for the database (metrics). */
+  get depth(): number {
+    return this.visible.depth + this.participants.depth;
   }
 
   /**

@@ -47,6 +47,12 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
 
   app.setErrorHandler(async (error: FastifyError, _request, reply) => {
     let { name, message } = catalogEntry(error);
+    // A bounded queue on the way was full (docs/operations.md, Bounded queues): overload, not a bug.
+    if (name === 'INTERNAL' && error.name === 'QueueShed') {
+      name = 'UNAVAILABLE';
+      message = 'the service is overloaded; try again shortly';
+      reply.header('retry-after', '1');
+    }
     // An unexpected failure while the database is down is the outage, not a bug: say so, and when to retry.
     if (name === 'INTERNAL' && (await deps.readiness().catch(() => null))?.database !== 'up') {
       name = 'UNAVAILABLE';
