@@ -1,5 +1,6 @@
 import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable } from './ports.js';
 import { SetCache } from './subscriber-cache.js';
+import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
 
 export interface VisibilityOptions {
@@ -59,6 +60,8 @@ export class Visibility {
     try {
       return await this.visible.get(userId, version);
     } catch (error) {
+      // Overload is not an outage: graph writes still go on, so other users' cached lists may be behind.
+      if (error instanceof QueueShed) throw error;
       const holders = this.visible.keysHolding(userId);
       if (holders.size === 0) throw error;
       return holders;
