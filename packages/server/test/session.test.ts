@@ -254,6 +254,30 @@ describe('the in-process bus', () => {
 });
 
 describe('lazy subscriptions in the session (contract section 15)', () => {
+  it('answers a subscribe sent before the snapshot after it, and the changes meanwhile after the answer', async () => {
+    const answer = deferred<UserPresence[]>();
+    const { session, socket, bus, control } = setup({ subscribe: 'manual' });
+    control.statuses = () => answer.promise;
+    // Nothing has run yet: the connection is still being set up when the frame and a change arrive.
+    session.receive(JSON.stringify({ type: 'presence.subscribe', user_ids: [2] }));
+    bus.publish([userGroup(1)], status(2, 'away'));
+    await settle();
+    expect(socket.sent.map((m) => (m as { type: string }).type)).toEqual(['presence.snapshot']);
+    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {} }]);
+    await settle();
+    expect(socket.sent.map((m) => (m as { type: string }).type)).toEqual([
+      'presence.snapshot',
+      'presence.subscribed',
+      'presence.status',
+    ]);
+  });
+
+  it('counts a frame of more than 500 ids against the limit, duplicates included', () => {
+    const { session, socket } = setup({ subscribe: 'manual' });
+    session.receive(JSON.stringify({ type: 'presence.subscribe', user_ids: [...Array(500).fill(7), 8] }));
+    expect(socket.sent).toEqual([{ type: 'error', code: 'limit', message: expect.any(String) }]);
+  });
+
   it('holds changes behind a presence.subscribed on its way, and drops those of users not subscribed', async () => {
     const answer = deferred<UserPresence[]>();
     const { session, socket, bus, control } = setup({ subscribe: 'manual' });

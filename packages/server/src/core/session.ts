@@ -103,8 +103,10 @@ export class Session {
   private readonly hidden = new Set<UserId>();
   /** With `subscribe=manual`, whom the client asked to hear about; null otherwise. */
   private readonly subscriptions: Subscriptions | null;
-  /** Events held while a `presence.subscribed` answer is on its way, so the changes come after it. */
+  /** Events held while `presence.subscribed` answers are on their way, so the changes come after them. */
   private held: string[] | null = null;
+  /** Answers asked for and not yet sent. */
+  private answersDue = 0;
   /** Subscribe answers go out one at a time, each after the first snapshot. */
   private subscribing: Promise<void>;
   /** A resync came while a snapshot was on its way. */
@@ -172,7 +174,7 @@ export class Session {
     for (const user of users) this.hidden.delete(user.user_id);
     const queued = this.pending ?? [];
     this.pending = null;
-    for (const payload of queued) this.send(payload);
+    for (const payload of queued) this.deliver(payload);
     // A re-sync with lazy subscriptions: what the client watches may have changed unheard as well.
     if (this.subscriptions !== null && this.subscriptions.size > 0 && this.snapshotSent)
       this.answerSubscribe(null);
@@ -291,21 +293,28 @@ export class Session {
    */
   private answerSubscribe(ids: readonly number[] | null): void {
     const { service, userId } = this.options;
+    // Held from now, not from when the answer's turn comes: a change read after the request waits for it.
+    this.held ??= [];
+    this.answersDue += 1;
     this.subscribing = this.subscribing.then(async () => {
-      if (this.muted || this.subscriptions === null) return;
-      this.held ??= [];
       try {
+        if (this.muted || this.subscriptions === null) return;
         const wanted = ids ?? this.subscriptions.list();
         const users = (await service.statuses(userId, wanted)).filter((u) => u.user_id !== userId);
+        // The answer is checked against the graph as it is now: a user it shows is visible again.
+        for (const user of users) this.hidden.delete(user.user_id);
         const answer: SubscribedMessage = { type: 'presence.subscribed', users };
         if (!this.muted) this.write(JSON.stringify(answer));
       } catch (error) {
         this.options.onError?.(error, 'presence.subscribe');
         this.sendError('INTERNAL', 'internal error');
       } finally {
-        const queued = this.held ?? [];
-        this.held = null;
-        for (const payload of queued) this.send(payload);
+        this.answersDue -= 1;
+        if (this.answersDue === 0) {
+          const queued = this.held ?? [];
+          this.held = null;
+          for (const payload of queued) this.send(payload);
+        }
       }
     });
   }

@@ -25,9 +25,9 @@ export class Subscriptions {
 
   /** Adds the ids (duplicates count once) and returns them, or refuses them all past a limit. */
   add(requested: readonly UserId[]): SubscribeVerdict {
-    const ids = [...new Set(requested)];
-    if (ids.length > this.perFrame)
+    if (requested.length > this.perFrame)
       return { ok: false, message: `at most ${this.perFrame} user ids per presence.subscribe` };
+    const ids = [...new Set(requested)];
     const added = ids.filter((id) => !this.ids.has(id)).length;
     if (this.ids.size + added > this.total)
       return {
