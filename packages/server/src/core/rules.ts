@@ -21,6 +21,12 @@ export interface DeviceRef {
   id: string;
   kind: ClientKind;
 }
+/**
+ * Most devices a user may have: a heartbeat that would add one more is refused as rate limited, so one token
+ * cannot make thousands of devices (each a field every decision about the user reads).
+ */
+export const MAX_DEVICES_PER_USER = 32;
+
 export const DEFAULT_DEVICE_REF: DeviceRef = Object.freeze({ id: DEFAULT_DEVICE, kind: 'web' });
 
 /** What a store keeps per device. Times are epoch ms. */
@@ -172,6 +178,9 @@ export function heartbeat(
   rules: RuleConfig,
   ref: DeviceRef = DEFAULT_DEVICE_REF,
 ): HeartbeatDecision {
+  const known = state.devices[ref.id] !== undefined;
+  if (!known && claimed !== 'offline' && Object.keys(state.devices).length >= MAX_DEVICES_PER_USER)
+    return { accepted: false, retryAfterMs: rules.heartbeatMinIntervalMs };
   const device = state.devices[ref.id] ?? blankDevice(ref.kind);
   // A device an offline heartbeat ended is gone with its last heartbeat: the user's stands in for it.
   const last =

@@ -118,6 +118,19 @@ for (const backend of await storeBackends()) {
       });
     });
 
+    it('refuses a heartbeat that would make a 33rd device of a user, as rate limited; known devices go on', async () => {
+      const store = await open();
+      const beat = (device: string, at: number) =>
+        store.heartbeat([{ userId: 12, status: 'online', at, device, client: 'mobile' }]);
+      for (let i = 0; i < 32; i++) expect((await beat(`d${i}`, T + i))[0]).toMatchObject({ accepted: true });
+      expect((await beat('d32', T + 100))[0]).toEqual({
+        accepted: false,
+        retryAfterMs: rules.heartbeatMinIntervalMs,
+      });
+      expect((await beat('d0', T + 20_000))[0]).toMatchObject({ accepted: true });
+      expect(Object.keys((await store.getMany([12])).get(12)?.devices ?? {})).toHaveLength(32);
+    });
+
     it('limits unchanged heartbeats per device, not per user', async () => {
       const store = await open();
       const outcomes = await store.heartbeat([

@@ -10,6 +10,8 @@ local at, min = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ttl, timeout, grace = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local out = {}
+-- Most devices a user may have (core/rules.ts MAX_DEVICES_PER_USER).
+local MAX_DEVICES = 32
 local function push(...)
   for _, x in ipairs({ ... }) do out[#out + 1] = x end
 end
@@ -17,11 +19,15 @@ for u = 1, #KEYS - 2 do
   local key, base = KEYS[u + 2], 5 + 4 * (u - 1)
   local uid, claimed, id, kind = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local s = load(key, processes, now)
+  local count = 0
+  for _ in pairs(s.devices) do count = count + 1 end
   local d = s.devices[id] or blank_device(kind)
   -- A device an offline heartbeat ended is gone with its last heartbeat: the user's stands in for it.
   local last = d.hb
   if last == nil and s.devices[id] == nil and claimed == 'offline' then last = s.hb end
-  if claimed == d.status and last and at - last < min then
+  if s.devices[id] == nil and claimed ~= 'offline' and count >= MAX_DEVICES then
+    push(0, n2s(min), '', '', '', '', '')
+  elseif claimed == d.status and last and at - last < min then
     push(0, n2s(min - math.max(0, at - last)), '', '', '', '', '')
   else
     local prev = s.status
