@@ -61,6 +61,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #announced: PresenceStatus = 'online';
   /** With `subscribe: 'manual'`, the users watched: sent again on every connection. */
   readonly #watched = new Set<number>();
+  /** The ids of each subscribe frame sent on this socket and not yet answered, in order (answers come so). */
+  #asked: number[][] = [];
 
   constructor(options: PresenceClientOptions) {
     super();
@@ -394,7 +396,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     let chunk: number[] = [];
     let bytes = 0;
     const flush = () => {
-      if (chunk.length > 0) this.#send({ type, user_ids: chunk });
+      if (chunk.length > 0 && this.#send({ type, user_ids: chunk }) && type === 'presence.subscribe')
+        this.#asked.push(chunk);
       chunk = [];
       bytes = 0;
     };
@@ -439,7 +442,11 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
         this.#sendIds('presence.subscribe', [...this.#watched]);
         return;
       }
-      case 'presence.subscribed':
+      case 'presence.subscribed': {
+        // Asked for and left out: not visible (any more). A watched user the store still shows would go stale.
+        const shown = new Set(message.users.map((user) => user.user_id));
+        const missing = (this.#asked.shift() ?? []).filter((id) => !shown.has(id) && id !== this.userId);
+        this.#store.forget(missing);
         for (const user of message.users) {
           // An answer may come for a user unwatched since the request: keep only the watched.
           if (!this.#watched.has(user.user_id)) continue;
@@ -447,6 +454,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
           if (change) this.emit('status', change);
         }
         return;
+      }
       case 'presence.status': {
         // With manual subscriptions, a frame already on its way about a user unwatched since is dropped.
         const unwatched = this.#options.subscribe === 'manual' && message.user_id !== this.userId;
@@ -472,6 +480,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
 
   /** Local clean-up after the socket is gone: typing seen so far can no longer be cleared by the server. */
   #dropped(): void {
+    this.#asked = [];
     for (const indicator of this.#typing.values()) indicator.reset();
     for (const change of this.#store.clearTyping()) this.emit('typing', change);
     this.#setState('closed');

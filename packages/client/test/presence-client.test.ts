@@ -353,4 +353,26 @@ describe('lazy subscriptions (subscribe: manual)', () => {
     const all = await client(alice);
     expect(() => all.subscribe([bob])).toThrow(TypeError);
   });
+
+  it('drops a watched user who is no longer visible when the server leaves them out of its answer', async () => {
+    const { alice, bob, conversation, client } = await setup(server);
+    const recorder = recordingWebSocket();
+    const a = await client(alice, { subscribe: 'manual', WebSocket: recorder.WebSocket });
+    await a.connect();
+    a.subscribe([bob]);
+    await nextEvent(a, 'status', (change) => change.user_id === bob);
+    // Bob unfollows and their conversation ends (nothing is sent for that); after a reconnect, the answer
+    // leaves him out.
+    await graphCall(server, 'DELETE', `follows/${bob}/${alice}`);
+    await graphCall(server, 'DELETE', `conversations/${conversation}`);
+    recorder.sockets[0]?.terminate();
+    await nextEvent(a, 'connection', (state) => state === 'open');
+    // A later answer is the barrier: answers come in the order asked.
+    const { bob: carol } = await freshPair(server);
+    await graphCall(server, 'PUT', `follows/${alice}/${carol}`);
+    await graphCall(server, 'PUT', `follows/${carol}/${alice}`);
+    a.subscribe([carol]);
+    await nextEvent(a, 'status', (change) => change.user_id === carol);
+    expect(a.get(bob)).toBeUndefined();
+  });
 });

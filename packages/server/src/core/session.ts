@@ -111,8 +111,6 @@ export class Session {
   private subscribing: Promise<void>;
   /** A resync came while a snapshot was on its way. */
   private resyncAgain = false;
-  /** The first snapshot is out: later ones are re-syncs. */
-  private snapshotSent = false;
   private alive = true;
   private badFrames = 0;
   private badSince: number;
@@ -175,10 +173,6 @@ export class Session {
     const queued = this.pending ?? [];
     this.pending = null;
     for (const payload of queued) this.deliver(payload);
-    // A re-sync with lazy subscriptions: what the client watches may have changed unheard as well.
-    if (this.subscriptions !== null && this.subscriptions.size > 0 && this.snapshotSent)
-      this.answerSubscribe(null);
-    this.snapshotSent = true;
     if (this.resyncAgain) {
       this.resyncAgain = false;
       this.resync();
@@ -288,10 +282,10 @@ export class Session {
   }
 
   /**
-   * Sends `presence.subscribed` with the current presence of these users (null: every subscribed one), after
-   * the snapshot and after any earlier answer; changes that arrive meanwhile wait behind it.
+   * Sends `presence.subscribed` with the current presence of these users, after the snapshot and after any
+   * earlier answer; changes that arrive meanwhile wait behind it. Every answer answers one frame, in order.
    */
-  private answerSubscribe(ids: readonly number[] | null): void {
+  private answerSubscribe(ids: readonly number[]): void {
     const { service, userId } = this.options;
     // Held from now, not from when the answer's turn comes: a change read after the request waits for it.
     this.held ??= [];
@@ -299,8 +293,7 @@ export class Session {
     this.subscribing = this.subscribing.then(async () => {
       try {
         if (this.muted || this.subscriptions === null) return;
-        const wanted = ids ?? this.subscriptions.list();
-        const users = (await service.statuses(userId, wanted)).filter((u) => u.user_id !== userId);
+        const users = (await service.statuses(userId, ids)).filter((u) => u.user_id !== userId);
         // The answer is checked against the graph as it is now: a user it shows is visible again.
         for (const user of users) this.hidden.delete(user.user_id);
         const answer: SubscribedMessage = { type: 'presence.subscribed', users };

@@ -38,10 +38,6 @@ export class Subscriptions {
     return { ok: true, ids };
   }
 
-  list(): UserId[] {
-    return [...this.ids];
-  }
-
   remove(requested: readonly UserId[]): void {
     for (const id of requested) this.ids.delete(id);
   }
