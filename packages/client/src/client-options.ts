@@ -1,15 +1,19 @@
 import {
   type ClientKind,
+  isClientKind,
   isDeviceId,
   type PresenceStatus,
   type UserPresence,
   WS_PATH,
 } from '@presence/protocol';
 import type { BackoffOptions } from './backoff.js';
-import type { VisibilitySource } from './idle-detector.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop, type HeartbeatLoopOptions } from './heartbeat-loop.js';
+import { IdleDetector, type VisibilitySource } from './idle-detector.js';
 import type { StatusEvent, TypingEvent } from './presence-store.js';
+import { userIdFromToken } from './token.js';
 import type {
   ConnectionState,
+  DeviceInfo,
   HeartbeatResult,
   HeartbeatTransport,
   TokenSource,
@@ -138,4 +142,73 @@ export function deriveWsUrl(url: string): string {
   const ws = new URL(WS_PATH, url);
   ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
   return ws.toString();
+}
+
+/** The device a client is, from its options; a TypeError for a bad `device` or `client`. */
+export function deviceOf(options: PresenceClientOptions): DeviceInfo {
+  if (options.device !== undefined && !isDeviceId(options.device))
+    throw new TypeError('PresenceClient: `device` must be 1 to 64 characters of [A-Za-z0-9_-]');
+  if (options.client !== undefined && !isClientKind(options.client))
+    throw new TypeError("PresenceClient: `client` must be 'web', 'mobile' or 'desktop'");
+  return { id: options.device ?? defaultDeviceId(), kind: options.client ?? 'web' };
+}
+
+/** The WebSocket class to use: the option, else the global one (browsers, Node 22+). */
+export function webSocketClass(options: PresenceClientOptions): WebSocketConstructor {
+  const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!ctor)
+    throw new TypeError('PresenceClient: no global WebSocket; in Node pass `WebSocket` from the ws package');
+  return ctor;
+}
+
+/** Idle detection as the options ask: on by default where there is a `document` (browsers). */
+export function idleDetector(options: PresenceClientOptions, onChange: () => void): IdleDetector | null {
+  const hasDocument = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  const idle = options.idle ?? (hasDocument ? {} : false);
+  if (idle === false) return null;
+  return new IdleDetector({
+    idleMs: idle.idleMs ?? DEFAULT_IDLE_MS,
+    ...(idle.target ? { target: idle.target } : {}),
+    ...(idle.document ? { document: idle.document } : {}),
+    ...(idle.hiddenMs === undefined ? {} : { hiddenMs: idle.hiddenMs }),
+    onChange,
+  });
+}
+
+/** The WebSocket URL of one connection: a fresh token, this device, and the subscription mode. */
+export function connectionUrl(
+  wsUrl: string,
+  token: string,
+  device: DeviceInfo,
+  subscribe: 'all' | 'manual',
+): string {
+  const url = new URL(wsUrl);
+  url.searchParams.set('token', token);
+  url.searchParams.set('device', device.id);
+  url.searchParams.set('client', device.kind);
+  if (subscribe === 'manual') url.searchParams.set('subscribe', 'manual');
+  return url.toString();
+}
+
+/** The error event a heartbeat's result deserves, if any (429 is a normal answer). */
+export function heartbeatError(result: HeartbeatResult): ClientError | null {
+  if (result === 'unauthorized') return { code: 'unauthorized', message: 'heartbeat token rejected' };
+  if (result === 'failed') return { code: 'heartbeat_failed', message: 'heartbeat not sent' };
+  return null;
+}
+
+/** The heartbeat loop of a client that sends heartbeats, speaking for its device. */
+export function heartbeatLoop(
+  options: PresenceClientOptions,
+  transport: HeartbeatTransport,
+  device: DeviceInfo,
+  hooks: Pick<HeartbeatLoopOptions, 'token' | 'onResult'>,
+): HeartbeatLoop {
+  return new HeartbeatLoop({
+    transport,
+    intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    device,
+    userId: (token) => options.userId ?? userIdFromToken(token),
+    ...hooks,
+  });
 }

@@ -1,36 +1,34 @@
 import {
   type ClientMessage,
-  isClientKind,
-  isDeviceId,
-  MAX_SUBSCRIBED_IDS,
-  MAX_WS_FRAME_BYTES,
   type PresenceStatus,
   parseServerMessage,
   type UserPresence,
 } from '@presence/protocol';
+import { applyFrame } from './apply-frame.js';
 import {
-  DEFAULT_IDLE_MS,
-  defaultDeviceId,
+  connectionUrl,
   defaultUrl,
   deriveWsUrl,
+  deviceOf,
+  heartbeatError,
+  heartbeatLoop,
+  idleDetector,
   type PresenceClientEvents,
   type PresenceClientOptions,
+  webSocketClass,
 } from './client-options.js';
 import { Emitter } from './emitter.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
+import type { HeartbeatLoop } from './heartbeat-loop.js';
 import { httpHeartbeat } from './http-heartbeat.js';
-import { IdleDetector } from './idle-detector.js';
+import type { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
 import { ReconnectingSocket } from './reconnecting-socket.js';
+import { fetchStatuses } from './statuses.js';
 import { resolveToken, userIdFromToken } from './token.js';
-import type {
-  ConnectionState,
-  DeviceInfo,
-  HeartbeatResult,
-  HeartbeatTransport,
-  WebSocketConstructor,
-} from './types.js';
-import { TypingIndicator } from './typing-indicator.js';
+import type { ConnectionState, DeviceInfo, HeartbeatResult, HeartbeatTransport } from './types.js';
+import type { TypingIndicator } from './typing-indicator.js';
+import { TypingIndicators } from './typing-indicator.js';
+import { idFrames, WatchList } from './watch-list.js';
 
 /**
  * A live view of who is online, away or typing, kept current over one WebSocket, plus this user's own
@@ -51,7 +49,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   readonly #transport: HeartbeatTransport | null;
   readonly #heartbeat: HeartbeatLoop | null;
   readonly #idle: IdleDetector | null;
-  readonly #typing = new Map<number, TypingIndicator>();
+  readonly #typing: TypingIndicators;
   #token: string | null = null;
   #state: ConnectionState = 'closed';
   #active = false;
@@ -60,9 +58,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #offline = false;
   #announced: PresenceStatus = 'online';
   /** With `subscribe: 'manual'`, the users watched: sent again on every connection. */
-  readonly #watched = new Set<number>();
-  /** The ids of each subscribe frame sent on this socket and not yet answered, in order (answers come so). */
-  #asked: number[][] = [];
+  readonly #watched = new WatchList();
 
   constructor(options: PresenceClientOptions) {
     super();
@@ -71,18 +67,10 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     const needsUrl = !options.wsUrl || options.heartbeat === undefined;
     const url = options.url ?? (needsUrl ? defaultUrl() : '');
     this.#wsUrl = options.wsUrl ?? deriveWsUrl(url);
-    if (options.device !== undefined && !isDeviceId(options.device))
-      throw new TypeError('PresenceClient: `device` must be 1 to 64 characters of [A-Za-z0-9_-]');
-    if (options.client !== undefined && !isClientKind(options.client))
-      throw new TypeError("PresenceClient: `client` must be 'web', 'mobile' or 'desktop'");
-    this.#device = { id: options.device ?? defaultDeviceId(), kind: options.client ?? 'web' };
-    const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!ctor)
-      throw new TypeError(
-        'PresenceClient: no global WebSocket; in Node pass `WebSocket` from the ws package',
-      );
+    this.#device = deviceOf(options);
+    this.#typing = new TypingIndicators((message) => this.#send(message), options.typing);
     this.#socket = new ReconnectingSocket({
-      WebSocket: ctor,
+      WebSocket: webSocketClass(options),
       url: () => this.#socketUrl(),
       backoff: options.reconnect,
       onConnecting: () => this.#setState('connecting'),
@@ -95,28 +83,13 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
         }),
     });
     this.#transport = options.heartbeat === false ? null : (options.heartbeat ?? httpHeartbeat({ url }));
-    this.#heartbeat = this.#transport
-      ? new HeartbeatLoop({
-          transport: this.#transport,
-          intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
-          device: this.#device,
-          token: (fresh) => this.#getToken(fresh),
-          userId: (token) => options.userId ?? userIdFromToken(token),
-          onResult: (result, status) => this.#onHeartbeat(result, status),
-        })
-      : null;
-    const hasDocument = typeof (globalThis as { document?: unknown }).document !== 'undefined';
-    const idle = options.idle ?? (hasDocument ? {} : false);
-    this.#idle =
-      idle === false
-        ? null
-        : new IdleDetector({
-            idleMs: idle.idleMs ?? DEFAULT_IDLE_MS,
-            ...(idle.target ? { target: idle.target } : {}),
-            ...(idle.document ? { document: idle.document } : {}),
-            ...(idle.hiddenMs === undefined ? {} : { hiddenMs: idle.hiddenMs }),
-            onChange: () => this.#applyStatus(),
-          });
+    this.#heartbeat =
+      this.#transport &&
+      heartbeatLoop(options, this.#transport, this.#device, {
+        token: (fresh) => this.#getToken(fresh),
+        onResult: (result, status) => this.#onHeartbeat(result, status),
+      });
+    this.#idle = idleDetector(options, () => this.#applyStatus());
   }
 
   /**
@@ -204,11 +177,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   subscribe(userIds: readonly number[]): void {
     if (this.#options.subscribe !== 'manual')
       throw new TypeError("PresenceClient: subscribe() needs the option subscribe: 'manual'");
-    const added = [...new Set(userIds)].filter((id) => !this.#watched.has(id));
-    if (this.#watched.size + added.length > MAX_SUBSCRIBED_IDS)
-      throw new RangeError(`PresenceClient: at most ${MAX_SUBSCRIBED_IDS} users watched at once`);
-    for (const id of added) this.#watched.add(id);
-    this.#sendIds('presence.subscribe', added);
+    this.#sendIds('presence.subscribe', this.#watched.add(userIds));
   }
 
   /**
@@ -218,7 +187,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
    * client.unsubscribe(rowsScrolledAway.map((row) => row.userId));
    */
   unsubscribe(userIds: readonly number[]): void {
-    const removed = [...new Set(userIds)].filter((id) => this.#watched.delete(id));
+    const removed = this.#watched.remove(userIds);
     this.#store.forget(removed);
     this.#sendIds('presence.unsubscribe', removed);
   }
@@ -230,23 +199,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
    * @example
    * const [bob, carol] = await client.getStatuses([42, 43]);
    */
-  async getStatuses(userIds: readonly number[]): Promise<UserPresence[]> {
-    const url = this.#options.url ?? defaultUrl();
-    const request = async (fresh: boolean) =>
-      fetch(new URL('/api/presence/statuses/', url), {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${await this.#getToken(fresh)}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ user_ids: userIds }),
-      });
-    let response = await request(false);
-    if (response.status === 401) response = await request(true);
-    if (!response.ok) throw new Error(`PresenceClient: statuses answered ${response.status}`);
-    const body = (await response.json()) as { users?: unknown };
-    const users = parseServerMessage(JSON.stringify({ type: 'presence.subscribed', users: body.users }));
-    return users?.type === 'presence.subscribed' ? users.users : [];
+  getStatuses(userIds: readonly number[]): Promise<UserPresence[]> {
+    return fetchStatuses(this.#options.url ?? defaultUrl(), (fresh) => this.#getToken(fresh), userIds);
   }
 
   /**
@@ -333,12 +287,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
    * input.onblur = () => typing.stop();
    */
   typing(conversationId: number): TypingIndicator {
-    let indicator = this.#typing.get(conversationId);
-    if (!indicator) {
-      indicator = new TypingIndicator(conversationId, (message) => this.#send(message), this.#options.typing);
-      this.#typing.set(conversationId, indicator);
-    }
-    return indicator;
+    return this.#typing.of(conversationId);
   }
 
   /** Stops what runs by itself. The caller closes the socket: `goOffline` first sends its offline heartbeat. */
@@ -347,11 +296,9 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
     this.#socket.stop();
     this.#idle?.stop();
     this.#heartbeat?.stop();
-    for (const indicator of this.#typing.values()) indicator.reset();
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters)
-      waiter.reject(new Error('PresenceClient closed before the snapshot arrived'));
+    this.#typing.resetAll();
+    const closed = new Error('PresenceClient closed before the snapshot arrived');
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
   }
 
   /** Emits `ownStatus` when what this client reports for its user changed (a choice, idle, offline). */
@@ -383,31 +330,15 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
 
   /** A fresh token for every connection: a close with 4001 means the last one expired. */
   async #socketUrl(): Promise<string> {
-    const url = new URL(this.#wsUrl);
-    url.searchParams.set('token', await this.#getToken(true));
-    url.searchParams.set('device', this.#device.id);
-    url.searchParams.set('client', this.#device.kind);
-    if (this.#options.subscribe === 'manual') url.searchParams.set('subscribe', 'manual');
-    return url.toString();
+    const token = await this.#getToken(true);
+    return connectionUrl(this.#wsUrl, token, this.#device, this.#options.subscribe ?? 'all');
   }
 
-  /** Ids in as many frames as the server's limits take (500 ids and 4 KiB a frame); nothing while closed. */
+  /** Ids in as many frames as the server's limits take; nothing while closed. */
   #sendIds(type: 'presence.subscribe' | 'presence.unsubscribe', ids: readonly number[]): void {
-    let chunk: number[] = [];
-    let bytes = 0;
-    const flush = () => {
-      if (chunk.length > 0 && this.#send({ type, user_ids: chunk }) && type === 'presence.subscribe')
-        this.#asked.push(chunk);
-      chunk = [];
-      bytes = 0;
-    };
-    for (const id of ids) {
-      const size = String(id).length + 1;
-      if (chunk.length === 500 || bytes + size > MAX_WS_FRAME_BYTES - 64) flush();
-      chunk.push(id);
-      bytes += size;
+    for (const frame of idFrames(ids)) {
+      if (this.#send({ type, user_ids: frame }) && type === 'presence.subscribe') this.#watched.asked(frame);
     }
-    flush();
   }
 
   #send(message: ClientMessage): boolean {
@@ -417,71 +348,30 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #onFrame(text: string): void {
     const message = parseServerMessage(text);
     if (!message) return;
-    switch (message.type) {
-      case 'presence.snapshot': {
-        this.#socket.resetBackoff();
-        // One's own presence comes apart from the visible users; the store keeps both.
-        const users = message.self ? [...message.users, message.self] : message.users;
-        if (this.#options.subscribe === 'manual') {
-          // Only oneself comes in the snapshot: the watched users stay, and are asked for again.
-          for (const user of users) {
-            const change = this.#store.applyStatus(user);
-            if (change) this.emit('status', change);
-          }
-        } else {
-          for (const change of this.#store.applySnapshot(users)) this.emit('status', change);
-        }
-        this.#setState('open');
-        this.#heartbeat?.setPeriodic(false);
-        this.emit('snapshot', this.#store.list());
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const waiter of waiters) waiter.resolve();
-        // A new socket may count as "online" on the server; restate away if that is what this user is.
-        if (this.status !== 'online') void this.#applyStatus();
-        this.#sendIds('presence.subscribe', [...this.#watched]);
-        return;
-      }
-      case 'presence.subscribed': {
-        // Asked for and left out: not visible (any more). A watched user the store still shows would go stale.
-        const shown = new Set(message.users.map((user) => user.user_id));
-        const missing = (this.#asked.shift() ?? []).filter((id) => !shown.has(id) && id !== this.userId);
-        this.#store.forget(missing);
-        for (const user of message.users) {
-          // An answer may come for a user unwatched since the request: keep only the watched.
-          if (!this.#watched.has(user.user_id)) continue;
-          const change = this.#store.applyStatus(user);
-          if (change) this.emit('status', change);
-        }
-        return;
-      }
-      case 'presence.status': {
-        // With manual subscriptions, a frame already on its way about a user unwatched since is dropped.
-        const unwatched = this.#options.subscribe === 'manual' && message.user_id !== this.userId;
-        if (unwatched && !this.#watched.has(message.user_id)) return;
-        const change = this.#store.applyStatus(message);
-        if (!change) return;
-        this.emit('status', change);
-        // An offline user types nowhere; a block announces offline with no typing stop behind it.
-        if (change.status === 'offline')
-          for (const stop of this.#store.clearTypingOf(change.user_id)) this.emit('typing', stop);
-        return;
-      }
-      case 'presence.typing': {
-        const change = this.#store.applyTyping(message);
-        if (change) this.emit('typing', change);
-        return;
-      }
-      case 'error':
-        this.emit('error', { code: message.code, message: message.message });
-        return;
+    if (message.type === 'error') {
+      this.emit('error', { code: message.code, message: message.message });
+      return;
     }
+    const manual = this.#options.subscribe === 'manual' ? this.#watched : null;
+    const changes = applyFrame(this.#store, message, this.userId, manual);
+    for (const change of changes.status) this.emit('status', change);
+    for (const change of changes.typing) this.emit('typing', change);
+    if (message.type !== 'presence.snapshot') return;
+    this.#socket.resetBackoff();
+    this.#setState('open');
+    this.#heartbeat?.setPeriodic(false);
+    this.emit('snapshot', this.#store.list());
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    // A new socket may count as "online" on the server; restate away if that is what this user is.
+    if (this.status !== 'online') void this.#applyStatus();
+    // Only oneself comes in a manual snapshot: the watched users are asked for again.
+    this.#sendIds('presence.subscribe', this.#watched.all());
   }
 
   /** Local clean-up after the socket is gone: typing seen so far can no longer be cleared by the server. */
   #dropped(): void {
-    this.#asked = [];
-    for (const indicator of this.#typing.values()) indicator.reset();
+    this.#watched.dropped();
+    this.#typing.resetAll();
     for (const change of this.#store.clearTyping()) this.emit('typing', change);
     this.#setState('closed');
     if (this.#active && this.#heartbeat) {
@@ -494,10 +384,8 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
 
   #onHeartbeat(result: HeartbeatResult, status: PresenceStatus): void {
     this.emit('heartbeat', { status, result });
-    if (result === 'unauthorized')
-      this.emit('error', { code: 'unauthorized', message: 'heartbeat token rejected' });
-    else if (result === 'failed')
-      this.emit('error', { code: 'heartbeat_failed', message: 'heartbeat not sent' });
+    const error = heartbeatError(result);
+    if (error) this.emit('error', error);
   }
 
   #setState(state: ConnectionState): void {

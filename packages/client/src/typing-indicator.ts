@@ -74,3 +74,27 @@ export class TypingIndicator {
     this.#typing = false;
   }
 }
+
+/** One typing indicator per conversation, created on first use. */
+export class TypingIndicators {
+  readonly #indicators = new Map<number, TypingIndicator>();
+
+  constructor(
+    private readonly send: (message: ClientMessage) => boolean,
+    private readonly options?: TypingIndicatorOptions,
+  ) {}
+
+  of(conversationId: number): TypingIndicator {
+    let indicator = this.#indicators.get(conversationId);
+    if (!indicator) {
+      indicator = new TypingIndicator(conversationId, this.send, this.options);
+      this.#indicators.set(conversationId, indicator);
+    }
+    return indicator;
+  }
+
+  /** Forgets every local typing state without sending (the socket dropped or the client closed). */
+  resetAll(): void {
+    for (const indicator of this.#indicators.values()) indicator.reset();
+  }
+}
