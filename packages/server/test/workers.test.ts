@@ -244,6 +244,7 @@ describe.skipIf(!available)('WORKERS=2 on one Redis and one PostgreSQL', () => {
       ),
     );
     expect(latest - killedAt).toBeLessThan(Number(timing.PRESENCE_TIMEOUT_MS) * 2 + 1_000);
+    console.log(`fault: worker-sigkill recovered in ${latest - killedAt} ms`);
 
     // Barrier: a later transition reaches every live watcher after anything announced before it.
     const late = await server.mintToken(200);
