@@ -342,6 +342,32 @@ describe('presence service on a manual clock', () => {
     expect((await w.store.getMany([me])).get(me)?.status ?? 'offline').toBe('offline');
   });
 
+  it('tells the store of a close it missed at the next refresh, so the device is not held forever', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    w.inbox(friend);
+    await w.service.connect(me);
+    expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'online' });
+    const disconnect = w.store.disconnect.bind(w.store);
+    w.store.disconnect = async () => {
+      throw new Error('store unreachable');
+    };
+    w.now = T + 1_000;
+    await expect(w.service.disconnect(me)).rejects.toThrow('store unreachable');
+    w.store.disconnect = disconnect;
+    // The refresh states the sockets still held (none of this user's) and retries the close it missed.
+    w.now = T + 2_000;
+    await w.service.refresh();
+    w.now = T + 1_000 + rules.disconnectGraceMs;
+    await w.service.tick();
+    // Offline after the grace, with the time of the close (a clean one) as last seen.
+    expect(await w.nextFrame(friend)).toMatchObject({
+      user_id: me,
+      status: 'offline',
+      last_seen: new Date(T + 1_000).toISOString(),
+    });
+  });
+
   it('records everyone offline in the durable store when a process holding all state shuts down', async () => {
     const [me] = ids(1) as [number];
     await repo.ensureUsers([me]);

@@ -32,6 +32,14 @@ export interface LivenessOptions {
 
 /** Users per activity write at most. */
 const ACTIVITY_BATCH = 5_000;
+
+/** A socket close to tell the store: when, and whether the client said goodbye. */
+interface ClosedSocket {
+  userId: UserId;
+  device: DeviceRef;
+  at: number;
+  clean: boolean;
+}
 /** Batch size of the crash-safe sweep. */
 const SWEEP_LIMIT = 5_000;
 /** A failed expiry is tried again this much later rather than lost. */
@@ -48,6 +56,8 @@ export class Liveness {
    * Open WebSockets of this process, per user and device: the devices whose liveness this process refreshes.
    */
   private readonly sockets = new Map<UserId, Map<string, { kind: ClientKind; count: number }>>();
+  /** Socket closes the store has not taken yet (it failed): tried again at each refresh. */
+  private undone: ClosedSocket[] = [];
 
   private readonly active: TurnBatcher<UserId>;
 
@@ -100,9 +110,20 @@ export class Liveness {
     });
   }
 
-  /** A WebSocket of a device opened here; held here only once the store has counted it. */
+  /**
+   * A WebSocket of a device opened here; held here only once the store has counted it. When the store call
+   * fails it may still have counted the socket (the reply was lost): a disconnect to retry undoes that.
+   */
   async connect(userId: UserId, device: DeviceRef): Promise<void> {
-    const { transition, deadline } = await this.options.store.connect(userId, this.options.clock(), device);
+    const at = this.options.clock();
+    let outcome: Awaited<ReturnType<LivenessOptions['store']['connect']>>;
+    try {
+      outcome = await this.options.store.connect(userId, at, device);
+    } catch (error) {
+      this.undone.push({ userId, device, at, clean: false });
+      throw error;
+    }
+    const { transition, deadline } = outcome;
     this.schedule(userId, deadline);
     this.hold(userId, device, 1);
     if (transition) this.options.fanOut.transition(transition, null);
@@ -120,9 +141,29 @@ export class Liveness {
    */
   async disconnect(userId: UserId, device: DeviceRef, clean: boolean): Promise<void> {
     this.hold(userId, device, -1);
-    const at = this.options.clock();
-    const { deadline } = await this.options.store.disconnect(userId, at, clean, device.id);
-    if (deadline !== null) this.deadlines.schedule(userId, deadline);
+    await this.disconnectInStore({ userId, device, at: this.options.clock(), clean });
+  }
+
+  /**
+   * Tells the store a socket closed. A failure is kept and tried again at each refresh: the refresh states
+   * only the sockets still held, so a count the store kept for a closed socket would hold its device forever.
+   */
+  private async disconnectInStore(closed: ClosedSocket): Promise<void> {
+    const { userId, device, at, clean } = closed;
+    try {
+      const { deadline } = await this.options.store.disconnect(userId, at, clean, device.id);
+      if (deadline !== null) this.deadlines.schedule(userId, deadline);
+    } catch (error) {
+      this.undone.push(closed);
+      throw error;
+    }
+  }
+
+  /** Closes that failed to reach the store, tried again; what fails again waits for the next refresh. */
+  private async retryDisconnects(): Promise<void> {
+    for (const closed of this.undone.splice(0)) {
+      await this.disconnectInStore(closed).catch((error) => this.options.onError(error, 'disconnect retry'));
+    }
   }
 
   /** Activity over a socket (a frame, a pong): collected per turn and written as one batch. */
@@ -169,6 +210,7 @@ export class Liveness {
    * expires the users whose other devices are past their deadline (whoever watched those may have died).
    */
   async refresh(now: number): Promise<void> {
+    await this.retryDisconnects();
     const due = await this.options.store.touch(this.heldSockets(), now);
     await this.expireAll(due, now);
   }
