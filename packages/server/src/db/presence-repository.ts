@@ -1,5 +1,6 @@
-import { type Clients, isClientKind, type PresenceStatus } from '@presence/protocol';
+import { type Clients, isClientKind, isLastSeenVisibility, type PresenceStatus } from '@presence/protocol';
 import { sql } from 'drizzle-orm';
+import { DEFAULT_PRIVACY, type StoredPrivacy } from '../core/privacy.js';
 import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
 import type { Db } from './database.js';
 import { bigintArray, jsonArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
@@ -29,6 +30,18 @@ function toRecord(row: Row): PresenceRecord {
     lastSeen: toMs(row.last_seen),
     lastHeartbeat: toMs(row.last_heartbeat),
     v: Number(row.v ?? 0),
+  };
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function settingsOfRow(row: Row): StoredPrivacy {
+  const lastSeen = row.last_seen;
+  return {
+    invisible: row.invisible === true,
+    lastSeen: isLastSeenVisibility(lastSeen) ? lastSeen : 'everyone',
+    hiddenLastSeen: toMs(row.hidden_last_seen),
+    hiddenV: row.hidden_v === null || row.hidden_v === undefined ? null : Number(row.hidden_v),
   };
 }
 
@@ -63,6 +76,8 @@ export interface OutboxEvent {
   lastSeen: number | null;
   v: number;
   clients: Clients;
+  /** The user was invisible then (the event says so). */
+  invisible: boolean;
   /** When the change was stored, epoch ms. */
   at: number;
 }
@@ -245,6 +260,65 @@ export class PresenceRepository {
     return found;
   }
 
+  /** Mutual followers of many users in one query (blocks aside: visible sets leave those out). */
+  async mutualsMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>> {
+    const found = new Map<UserId, UserId[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return found;
+    const result = await rows(
+      this.db,
+      sql`select f1.follower_id as owner, f1.followee_id as id from follows f1
+          join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
+          where f1.follower_id = any(${bigintArray(userIds)})`,
+    );
+    for (const row of result) found.get(toId(row.owner))?.push(toId(row.id));
+    return found;
+  }
+
+  /** The privacy settings of many users; a user without a row has the defaults. */
+  async settingsMany(userIds: readonly UserId[]): Promise<Map<UserId, StoredPrivacy>> {
+    const found = new Map<UserId, StoredPrivacy>(userIds.map((id) => [id, DEFAULT_PRIVACY]));
+    if (userIds.length === 0) return found;
+    const result = await rows(
+      this.db,
+      sql`select user_id, invisible, last_seen, hidden_last_seen, hidden_v from privacy_settings
+          where user_id = any(${bigintArray(userIds)})`,
+    );
+    for (const row of result) found.set(toId(row.user_id), settingsOfRow(row));
+    return found;
+  }
+
+  /**
+   * Applies a change of a user's settings under a lock of their row, so concurrent changes are ordered; returns
+   * the settings before and after. Turning `invisible` off forgets the frozen presence.
+   */
+  async updateSettings(
+    userId: UserId,
+    change: Partial<Pick<StoredPrivacy, 'invisible' | 'lastSeen'>>,
+  ): Promise<{ before: StoredPrivacy; after: StoredPrivacy }> {
+    await this.ensureUsers([userId]);
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into privacy_settings (user_id) values (${userId}) on conflict do nothing`);
+      const [row] = await rows(
+        tx as unknown as Db,
+        sql`select user_id, invisible, last_seen, hidden_last_seen, hidden_v from privacy_settings
+            where user_id = ${userId} for update`,
+      );
+      const before = settingsOfRow(row as Row);
+      const after: StoredPrivacy = { ...before, ...change };
+      if (!after.invisible) Object.assign(after, { hiddenLastSeen: null, hiddenV: null });
+      await tx.execute(sql`update privacy_settings set invisible = ${after.invisible},
+        last_seen = ${after.lastSeen}, hidden_last_seen = ${iso(after.hiddenLastSeen)}::timestamptz,
+        hidden_v = ${after.hiddenV} where user_id = ${userId}`);
+      return { before, after };
+    });
+  }
+
+  /** Records what others see of an invisible user (the presence when it went invisible). */
+  async freezeHidden(userId: UserId, lastSeen: number | null, v: number): Promise<void> {
+    await this.db.execute(sql`update privacy_settings set hidden_last_seen = ${iso(lastSeen)}::timestamptz,
+      hidden_v = ${v} where user_id = ${userId} and invisible`);
+  }
+
   /** The participants of many conversations in one query. */
   async participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>> {
     const found = new Map<ConversationId, UserId[]>(conversationIds.map((id) => [id, []]));
@@ -332,8 +406,10 @@ export class PresenceRepository {
       with ${newUsers},
       before as (select user_id, v from user_presence where user_id = any(${ids})),
       written as (${upsert} returning user_id, status, last_seen, v, clients)
-      insert into presence_outbox (user_id, status, last_seen, v, clients)
-      select w.user_id, w.status, w.last_seen, w.v, w.clients from written w left join before b on b.user_id = w.user_id
+      insert into presence_outbox (user_id, status, last_seen, v, clients, invisible)
+      select w.user_id, w.status, w.last_seen, w.v, w.clients, coalesce(ps.invisible, false)
+      from written w left join before b on b.user_id = w.user_id
+      left join privacy_settings ps on ps.user_id = w.user_id
       where b.v is null or w.v > b.v
       order by w.user_id, w.v
       on conflict (user_id, v) do nothing
@@ -348,7 +424,7 @@ export class PresenceRepository {
   async peekOutbox(limit: number): Promise<OutboxEvent[]> {
     const result = await rows(
       this.db,
-      sql`select id, user_id, status, last_seen, v, clients, created_at from presence_outbox order by id limit ${limit}`,
+      sql`select id, user_id, status, last_seen, v, clients, invisible, created_at from presence_outbox order by id limit ${limit}`,
     );
     return result.map((row) => ({
       seq: toId(row.id),
@@ -357,6 +433,7 @@ export class PresenceRepository {
       lastSeen: toMs(row.last_seen),
       v: Number(row.v),
       clients: clientsOfRow(row.clients),
+      invisible: row.invisible === true,
       at: toMs(row.created_at) ?? 0,
     }));
   }
