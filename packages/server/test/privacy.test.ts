@@ -200,6 +200,14 @@ for (const setup of setups) {
         receiver.accepted().find((e) => e.presence.user_id === a && e.presence.v === hidden.v),
       ).toMatchObject({ presence: { status: 'online', invisible: true } });
 
+      // A socket of b opened now never heard the change: the settings alone must keep a's changes from it.
+      const lb = await TestClient.connect(server, b);
+      open.push(lb);
+      expect((await lb.next('presence.snapshot')).users.find((u) => u.user_id === a)).toMatchObject({
+        status: 'offline',
+        v: hidden.v,
+      });
+
       // While invisible: status changes, heartbeats and typing of a reach a's devices only.
       t.ca.send({ type: 'presence.status.set', status: 'away' });
       await t.ca.next('presence.status', (m) => m.user_id === a && m.status === 'away');
@@ -216,9 +224,8 @@ for (const setup of setups) {
       // They still see others.
       t.cb.send({ type: 'presence.typing.start', conversation_id: 100 });
       await t.ca.next('presence.typing', (m) => m.user_id === b && m.is_typing);
-      await barrier(t, [t.cb, t.ca], 'away');
-      expect(about(t.cb, a)).toEqual([]);
-      expect(about(t.cc, a)).toEqual([]);
+      await barrier(t, [t.cb, t.ca, lb], 'away');
+      expect([about(t.cb, a), about(t.cc, a), about(lb, a)]).toEqual([[], [], []]);
 
       // Every read answers a real offline user, frozen: no field moved with the heartbeat or the status.
       const frozen = { user_id: a, status: 'offline', last_seen: before.last_seen, v: hidden.v, clients: {} };
