@@ -1,7 +1,6 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { StoredPrivacy } from './privacy.js';
 import type { ClientKind, Clients, DeviceRef, RuleConfig, UserState } from './rules.js';
-import type { ConversationId, PresenceRecord, Transition, UserId } from './types.js';
+import type { ConversationId, PresenceRecord, StoredPrivacy, Transition, UserId } from './types.js';
 
 /**
  * The interfaces the core needs from the world, declared here and implemented by the backends (memory and

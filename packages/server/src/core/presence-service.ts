@@ -7,7 +7,7 @@ import { Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
-import { DEFAULT_PRIVACY, Privacy, publicPresence, wireSettings } from './privacy.js';
+import { Privacy } from './privacy.js';
 import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
 import {
@@ -60,7 +60,6 @@ export class PresenceService {
   private readonly clock: Clock;
   private readonly writer: PresenceWriter;
   private readonly visibility: Visibility;
-  private readonly privacy: Privacy;
   private readonly privacyChanges: PrivacyChanges;
   private readonly liveness: Liveness;
   private readonly typing: Typing;
@@ -96,11 +95,11 @@ export class PresenceService {
       cacheTtlMs: options.cacheTtlMs,
       onInvalidated: (users, conversations) => this.events.emit('graphInvalidated', users, conversations),
     });
-    this.privacy = new Privacy({ durable, versions: store, clock, cacheTtlMs: options.cacheTtlMs });
+    const privacy = new Privacy({ durable, versions: store, clock, cacheTtlMs: options.cacheTtlMs });
     const fanOut = new FanOut({
       bus,
       visibility: this.visibility,
-      privacy: this.privacy,
+      privacy,
       writer: this.writer,
       onTransition: (transition) => this.events.emit('transition', transition),
       onTyping: (message) => this.events.emit('typing', message),
@@ -128,25 +127,18 @@ export class PresenceService {
       store,
       durable,
       visibility: this.visibility,
-      privacy: this.privacy,
+      privacy,
       clock,
       presenceTimeoutMs: store.rules.presenceTimeoutMs,
       onError,
     });
-    this.privacyChanges = new PrivacyChanges({
-      durable,
-      store,
-      privacy: this.privacy,
-      fanOut,
-      presences: (ids) => this.reads.presences(ids),
-      clock,
-    });
+    this.privacyChanges = new PrivacyChanges({ durable, store, privacy, fanOut, reads: this.reads, clock });
     this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
     this.graph = new Graph({
       durable,
       visibility: this.visibility,
       fanOut,
-      presences: (ids) => this.publicPresences(ids),
+      presences: (ids) => this.privacyChanges.publicPresences(ids),
       onUserKnown: (id) => this.persistence.known([id]),
     });
   }
@@ -305,47 +297,24 @@ export class PresenceService {
   }
 
   /** One's own presence (the snapshot's `self`), with whether others see it as offline. */
-  async self(userId: UserId): Promise<SelfPresence> {
-    const [presences, settings] = await Promise.all([
-      this.reads.presences([userId]),
-      this.privacy.settingsOf([userId]),
-    ]);
-    const presence = presences.get(userId) as UserPresence;
-    return { ...presence, invisible: settings.get(userId)?.invisible === true };
+  self(userId: UserId): Promise<SelfPresence> {
+    return this.privacyChanges.self(userId);
   }
 
-  /** Presences as anyone else sees them, before any viewer's last-seen rules (invisible users offline). */
-  private async publicPresences(ids: readonly UserId[]): Promise<Map<UserId, UserPresence>> {
-    const [presences, settings] = await Promise.all([
-      this.reads.presences(ids),
-      this.privacy.settingsOf(ids),
-    ]);
-    for (const [id, presence] of presences)
-      presences.set(id, publicPresence(presence, settings.get(id) ?? DEFAULT_PRIVACY));
-    return presences;
-  }
-
-  // ---- privacy settings -----------------------------------------------------------------------------------
-
-  /** The user's privacy settings (contract section 13). */
-  async settings(userId: UserId): Promise<PrivacySettings> {
-    return wireSettings((await this.privacy.settingsOf([userId])).get(userId) ?? DEFAULT_PRIVACY);
+  /** The user's privacy settings (contract section 13: invisible, who sees last_seen). */
+  settings(userId: UserId): Promise<PrivacySettings> {
+    return this.privacyChanges.settings(userId);
   }
 
   /**
-   * Changes privacy settings; applies at once on every process. Turning invisible on shows the user offline to
-   * everyone else (with last_seen frozen), off announces the real presence.
+   * Changes privacy settings, at once on every process (invisible: offline to all others, last_seen frozen).
    *
    * @example
    * await service.updateSettings(42, { invisible: true });   // { invisible: true, last_seen: 'everyone' }
    * await service.getStatus(7, 42);                          // { status: 'offline', last_seen: <frozen>, … }
    */
-  async updateSettings(userId: UserId, change: Partial<PrivacySettings>): Promise<PrivacySettings> {
-    const stored = await this.privacyChanges.update(userId, {
-      ...(change.invisible !== undefined ? { invisible: change.invisible } : {}),
-      ...(change.last_seen !== undefined ? { lastSeen: change.last_seen } : {}),
-    });
-    return wireSettings(stored);
+  updateSettings(userId: UserId, change: Partial<PrivacySettings>): Promise<PrivacySettings> {
+    return this.privacyChanges.update(userId, change);
   }
 
   // ---- typing ---------------------------------------------------------------------------------------------

@@ -1,20 +1,10 @@
-import type { LastSeenVisibility, PrivacySettings, UserPresence } from '@presence/protocol';
+import type { PrivacySettings, UserPresence } from '@presence/protocol';
 import type { GraphVersionStore, PresenceDurable } from './ports.js';
 import { iso } from './presence-view.js';
 import { SetCache } from './subscriber-cache.js';
-import type { UserId } from './types.js';
+import type { StoredPrivacy, UserId } from './types.js';
 
-/** A user's privacy settings as stored (contract section 13). Times are epoch ms. */
-export interface StoredPrivacy {
-  invisible: boolean;
-  lastSeen: LastSeenVisibility;
-  /**
-   * While invisible: the presence others see, frozen when it was set (last_seen, and the version the change
-   * got). Null until written, a moment after `invisible` itself.
-   */
-  hiddenLastSeen: number | null;
-  hiddenV: number | null;
-}
+export type { StoredPrivacy } from './types.js';
 
 export const DEFAULT_PRIVACY: StoredPrivacy = {
   invisible: false,

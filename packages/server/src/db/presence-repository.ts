@@ -1,8 +1,9 @@
-import { type Clients, isClientKind, isLastSeenVisibility, type PresenceStatus } from '@presence/protocol';
+import { type Clients, isClientKind, type PresenceStatus } from '@presence/protocol';
 import { sql } from 'drizzle-orm';
-import { DEFAULT_PRIVACY, type StoredPrivacy } from '../core/privacy.js';
 import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
 import type { Db } from './database.js';
+import type { OutboxEvent } from './outbox-event.js';
+import * as privacy from './privacy-settings.js';
 import { bigintArray, jsonArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
 
 type Row = Record<string, unknown>;
@@ -33,18 +34,6 @@ function toRecord(row: Row): PresenceRecord {
   };
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-function settingsOfRow(row: Row): StoredPrivacy {
-  const lastSeen = row.last_seen;
-  return {
-    invisible: row.invisible === true,
-    lastSeen: isLastSeenVisibility(lastSeen) ? lastSeen : 'everyone',
-    hiddenLastSeen: toMs(row.hidden_last_seen),
-    hiddenV: row.hidden_v === null || row.hidden_v === undefined ? null : Number(row.hidden_v),
-  };
-}
-
 /** Locks both users' rows, lower id first, so that writes about one pair wait for each other. */
 async function lockPair(db: Db, a: UserId, b: UserId): Promise<void> {
   await db.execute(
@@ -67,20 +56,7 @@ export interface PresenceRepositoryOptions {
   onEnqueued?: (count: number) => void;
 }
 
-/** A webhook event waiting in the outbox. */
-export interface OutboxEvent {
-  /** Enqueue order. */
-  seq: number;
-  userId: UserId;
-  status: PresenceStatus;
-  lastSeen: number | null;
-  v: number;
-  clients: Clients;
-  /** The user was invisible then (the event says so). */
-  invisible: boolean;
-  /** When the change was stored, epoch ms. */
-  at: number;
-}
+export type { OutboxEvent } from './outbox-event.js';
 
 /**
  * The durable side of presence and the social graph, over Drizzle. Every method is one statement (or one
@@ -260,64 +236,13 @@ export class PresenceRepository {
     return found;
   }
 
-  /** Mutual followers of many users in one query (blocks aside: visible sets leave those out). */
-  async mutualsMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>> {
-    const found = new Map<UserId, UserId[]>(userIds.map((id) => [id, []]));
-    if (userIds.length === 0) return found;
-    const result = await rows(
-      this.db,
-      sql`select f1.follower_id as owner, f1.followee_id as id from follows f1
-          join follows f2 on f2.follower_id = f1.followee_id and f2.followee_id = f1.follower_id
-          where f1.follower_id = any(${bigintArray(userIds)})`,
-    );
-    for (const row of result) found.get(toId(row.owner))?.push(toId(row.id));
-    return found;
-  }
-
-  /** The privacy settings of many users; a user without a row has the defaults. */
-  async settingsMany(userIds: readonly UserId[]): Promise<Map<UserId, StoredPrivacy>> {
-    const found = new Map<UserId, StoredPrivacy>(userIds.map((id) => [id, DEFAULT_PRIVACY]));
-    if (userIds.length === 0) return found;
-    const result = await rows(
-      this.db,
-      sql`select user_id, invisible, last_seen, hidden_last_seen, hidden_v from privacy_settings
-          where user_id = any(${bigintArray(userIds)})`,
-    );
-    for (const row of result) found.set(toId(row.user_id), settingsOfRow(row));
-    return found;
-  }
-
-  /**
-   * Applies a change of a user's settings under a lock of their row, so concurrent changes are ordered; returns
-   * the settings before and after. Turning `invisible` off forgets the frozen presence.
-   */
-  async updateSettings(
-    userId: UserId,
-    change: Partial<Pick<StoredPrivacy, 'invisible' | 'lastSeen'>>,
-  ): Promise<{ before: StoredPrivacy; after: StoredPrivacy }> {
-    await this.ensureUsers([userId]);
-    return this.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into privacy_settings (user_id) values (${userId}) on conflict do nothing`);
-      const [row] = await rows(
-        tx as unknown as Db,
-        sql`select user_id, invisible, last_seen, hidden_last_seen, hidden_v from privacy_settings
-            where user_id = ${userId} for update`,
-      );
-      const before = settingsOfRow(row as Row);
-      const after: StoredPrivacy = { ...before, ...change };
-      if (!after.invisible) Object.assign(after, { hiddenLastSeen: null, hiddenV: null });
-      await tx.execute(sql`update privacy_settings set invisible = ${after.invisible},
-        last_seen = ${after.lastSeen}, hidden_last_seen = ${iso(after.hiddenLastSeen)}::timestamptz,
-        hidden_v = ${after.hiddenV} where user_id = ${userId}`);
-      return { before, after };
-    });
-  }
-
-  /** Records what others see of an invisible user (the presence when it went invisible). */
-  async freezeHidden(userId: UserId, lastSeen: number | null, v: number): Promise<void> {
-    await this.db.execute(sql`update privacy_settings set hidden_last_seen = ${iso(lastSeen)}::timestamptz,
-      hidden_v = ${v} where user_id = ${userId} and invisible`);
-  }
+  // Privacy settings live in their own module (db/privacy-settings.ts); these hand the database over.
+  readonly mutualsMany = (ids: readonly UserId[]) => privacy.mutualsMany(this.db, ids);
+  readonly settingsMany = (ids: readonly UserId[]) => privacy.settingsMany(this.db, ids);
+  readonly updateSettings = (id: UserId, to: privacy.SettingsChange) =>
+    privacy.updateSettings(this.db, id, to);
+  readonly freezeHidden = (id: UserId, at: number | null, v: number) =>
+    privacy.freezeHidden(this.db, id, at, v);
 
   /** The participants of many conversations in one query. */
   async participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>> {
