@@ -11,14 +11,13 @@ import {
   defaultDeviceId,
   defaultUrl,
   deriveWsUrl,
-  type PresenceClientEvents,
   type PresenceClientOptions,
 } from './client-options.js';
-import { Emitter } from './emitter.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatLoop } from './heartbeat-loop.js';
 import { httpHeartbeat } from './http-heartbeat.js';
 import { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
+import { PrivacySettingsClient } from './privacy-settings.js';
 import { ReconnectingSocket } from './reconnecting-socket.js';
 import { resolveToken, userIdFromToken } from './token.js';
 import type {
@@ -39,8 +38,9 @@ import { TypingIndicator } from './typing-indicator.js';
  * client.on('status', (u) => render(u.user_id, formatLastSeen(u)));
  * client.on('typing', (t) => showTyping(t.conversation_id, t.user_id, t.is_typing));
  * await client.connect(); // resolves once the first snapshot is in the store
+ * await client.setInvisible(true); // privacy settings over HTTP (see PrivacySettingsClient)
  */
-export class PresenceClient extends Emitter<PresenceClientEvents> {
+export class PresenceClient extends PrivacySettingsClient {
   readonly #options: PresenceClientOptions;
   readonly #wsUrl: string;
   readonly #device: DeviceInfo;
@@ -59,7 +59,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   #announced: PresenceStatus = 'online';
 
   constructor(options: PresenceClientOptions) {
-    super();
+    super(options);
     this.#options = options;
     // The base URL only serves to derive the WebSocket URL and for the default HTTP heartbeat.
     const needsUrl = !options.wsUrl || options.heartbeat === undefined;
