@@ -337,6 +337,22 @@ for (const setup of setups) {
       expect((await read(server, t.tokens.b, t.ids.c)).last_seen).not.toBeNull();
     });
 
+    it('the presence an unblock sends follows the settings: invisible stays offline, last_seen stays hidden', async () => {
+      const t = await start(500);
+      const { a, b } = t.ids;
+      await settings(server, t.tokens.a, { invisible: true, last_seen: 'nobody' });
+      const hidden = await t.cb.next('presence.status', (m) => m.user_id === a && m.status === 'offline');
+      expect(hidden.last_seen).toBeNull();
+      await graph(server, 'PUT', `blocks/${b}/${a}`);
+      expect(await t.cb.next('presence.status', (m) => m.user_id === a)).toEqual(hidden);
+      await t.ca.next('presence.status', (m) => m.user_id === b && m.status === 'offline');
+      await graph(server, 'DELETE', `blocks/${b}/${a}`);
+      expect(await t.cb.next('presence.status', (m) => m.user_id === a)).toEqual(hidden);
+      // a (whose own setting is nobody) gets b back without last_seen.
+      const back = await t.ca.next('presence.status', (m) => m.user_id === b && m.status === 'online');
+      expect(back.last_seen).toBeNull();
+    });
+
     it('answers bad input with 400 (413 when oversize) and changes nothing', async () => {
       const t = await start(400);
       const { a } = t.ids;

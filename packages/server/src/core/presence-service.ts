@@ -139,6 +139,7 @@ export class PresenceService {
       visibility: this.visibility,
       fanOut,
       presences: (ids) => this.privacyChanges.publicPresences(ids),
+      viewedBy: async (viewer, presence) => (await privacy.viewedBy(viewer, [presence]))[0] ?? presence,
       onUserKnown: (id) => this.persistence.known([id]),
     });
   }
