@@ -2,13 +2,7 @@ import type { StatusMessage, TypingMessage, UserPresence } from '@presence/proto
 import { type Bus, userGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
-import {
-  DEFAULT_PRIVACY,
-  lastSeenShown,
-  type Privacy,
-  publicPresence,
-  type StoredPrivacy,
-} from './privacy.js';
+import { lastSeenShown, type Privacy, publicPresence, type StoredPrivacy } from './privacy.js';
 import type { UserState } from './rules.js';
 import type { ConversationId, Transition, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
@@ -48,13 +42,17 @@ export class FanOut {
   private async audience(userId: UserId): Promise<Audience> {
     const { visibility, privacy } = this.options;
     const subscribers = await visibility.visibleTo(userId);
-    const settings = await privacy.settingsOf([userId, ...subscribers]);
-    const subject = settings.get(userId) ?? DEFAULT_PRIVACY;
+    // While PostgreSQL is down, the users whose settings are cached: a watcher not among them gets no last_seen,
+    // and a subject not among them is announced to its own devices only (nothing could say it is visible).
+    const settings = await privacy.settingsOf([userId, ...subscribers], true);
+    const subject = settings.get(userId);
+    if (subject === undefined) throw new Error('privacy settings unavailable');
     const mutuals = subject.lastSeen === 'friends' ? await privacy.mutualsOf(userId) : null;
     const withLastSeen: string[] = [];
     const withoutLastSeen: string[] = [];
     for (const id of subscribers) {
-      const shown = lastSeenShown(subject, settings.get(id) ?? DEFAULT_PRIVACY, mutuals?.has(id) === true);
+      const viewer = settings.get(id);
+      const shown = viewer !== undefined && lastSeenShown(subject, viewer, mutuals?.has(id) === true);
       (shown ? withLastSeen : withoutLastSeen).push(userGroup(id));
     }
     return { subject, withLastSeen, withoutLastSeen };
@@ -137,11 +135,12 @@ export class FanOut {
     Promise.all([
       visibility.participantsOf(conversationId),
       visibility.visibleTo(userId),
-      privacy.settingsOf([userId]),
+      privacy.settingsOf([userId], true),
     ]).then(
       ([participants, visible, settings]) => {
-        // An invisible typist's typing reaches only their own devices.
-        const invisible = settings.get(userId)?.invisible === true;
+        // An invisible typist's typing reaches only their own devices (so does one whose settings are not
+        // known while PostgreSQL is down).
+        const invisible = settings.get(userId)?.invisible !== false;
         const groups: string[] = [];
         for (const id of participants)
           if (id === userId || (!invisible && visible.has(id))) groups.push(userGroup(id));

@@ -80,8 +80,11 @@ export class Privacy {
     });
   }
 
-  /** The current settings of these users (defaults for users who never changed theirs). */
-  async settingsOf(userIds: Iterable<UserId>): Promise<Map<UserId, StoredPrivacy>> {
+  /**
+   * The current settings of these users (defaults for users who never changed theirs). `partial`: while the
+   * database cannot load the users not cached, answer those cached (the caller decides safely for the rest).
+   */
+  async settingsOf(userIds: Iterable<UserId>, partial = false): Promise<Map<UserId, StoredPrivacy>> {
     const version = await this.options.versions.graphVersions('settings', 0);
     if (version !== this.version || this.settings.size > (this.options.maxEntries ?? 200_000)) {
       this.settings = new Map();
@@ -97,7 +100,13 @@ export class Privacy {
     }
     if (missing.length === 0) return found;
     const generation = this.generation;
-    const loaded = await this.options.durable.settingsMany([...new Set(missing)]);
+    let loaded: Map<UserId, StoredPrivacy>;
+    try {
+      loaded = await this.options.durable.settingsMany([...new Set(missing)]);
+    } catch (error) {
+      if (partial) return found;
+      throw error;
+    }
     for (const [id, settings] of loaded) {
       found.set(id, settings);
       if (generation === this.generation) this.settings.set(id, settings);
