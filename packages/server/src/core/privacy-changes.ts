@@ -6,7 +6,7 @@ import type { Reads } from './reads.js';
 import type { Clock, StoredPrivacy, UserId } from './types.js';
 
 export interface PrivacyChangesOptions {
-  durable: Pick<PresenceDurable, 'updateSettings' | 'freezeHidden'>;
+  durable: Pick<PresenceDurable, 'updateSettings' | 'freezeHidden' | 'settingsMany'>;
   store: Pick<LivenessStore, 'bumpVersion'>;
   privacy: Privacy;
   fanOut: FanOut;
@@ -63,13 +63,16 @@ export class PrivacyChanges {
     // Taken after the settings version moved: a frame fanned out under the old settings cannot carry a larger
     // version than the one announced now, so the SDK's larger-`v` rule never lets it override this one.
     const transition = await store.bumpVersion(userId, clock());
-    let subject: StoredPrivacy = after;
-    if (after.invisible) {
-      subject = { ...after, hiddenLastSeen: transition.lastSeen, hiddenV: transition.v };
+    // Announce what the row says now, not what this request wrote: of two toggles racing, the one whose version
+    // is larger (the one the SDK keeps) bumped later, so it reads the later of the two writes.
+    const now = (await durable.settingsMany([userId])).get(userId) ?? after;
+    let subject: StoredPrivacy = now;
+    if (now.invisible) {
+      subject = { ...now, hiddenLastSeen: transition.lastSeen, hiddenV: transition.v };
       await durable.freezeHidden(userId, transition.lastSeen, transition.v);
       await privacy.changed();
     }
     fanOut.invisibleChanged(transition, subject);
-    return wireSettings(subject);
+    return wireSettings(after);
   }
 }
