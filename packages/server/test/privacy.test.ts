@@ -260,6 +260,19 @@ for (const setup of setups) {
       });
       t.ca.send({ type: 'presence.typing.start', conversation_id: 100 });
       await t.cb.next('presence.typing', (m) => m.user_id === a && m.is_typing);
+
+      // Webhooks: a change made while invisible (the away above) is marked; coming back is not.
+      const event = (v: number) =>
+        receiver.accepted().find((e) => e.presence.user_id === a && e.presence.v === v);
+      await receiver.until(() => event(shown.v) !== undefined, 'the change back to visible');
+      const whileInvisible = receiver
+        .accepted()
+        .filter((e) => e.presence.user_id === a && e.presence.v > hidden.v && e.presence.v < shown.v);
+      expect(whileInvisible.some((e) => e.presence.status === 'away')).toBe(true);
+      expect(whileInvisible.map((e) => (e.presence as { invisible?: boolean }).invisible)).toEqual(
+        whileInvisible.map(() => true),
+      );
+      expect(event(shown.v)?.presence).not.toHaveProperty('invisible');
     });
 
     it('last_seen friends: mutual followers see it; a conversation-only partner gets null on every path', async () => {
