@@ -395,6 +395,23 @@ for (const setup of setups) {
         (await api(server, 'PATCH', '/api/presence/settings/', { body: { invisible: true } })).status,
       ).toBe(401);
       expect((await api(server, 'GET', '/api/presence/settings/')).status).toBe(401);
+      // No body, an empty one, a JSON null, and JSON sent as another content type.
+      for (const options of [
+        {},
+        { raw: '' },
+        { raw: 'null' },
+        { raw: '{"invisible": true}', headers: { 'content-type': 'text/plain' } },
+      ]) {
+        const answer = await api(server, 'PATCH', '/api/presence/settings/', {
+          token: t.tokens.a,
+          ...options,
+        });
+        expect({ options, status: answer.status, code: answer.body.error.code }).toEqual({
+          options,
+          status: 400,
+          code: 'bad_request',
+        });
+      }
       expect((await settings(server, t.tokens.a)).body).toEqual({ invisible: false, last_seen: 'friends' });
       // a is not invisible: nothing was announced about a, and a's changes still arrive.
       await barrier(t, [t.cb], 'away');
