@@ -71,6 +71,8 @@ export class Privacy {
   /** Grows whenever the cache is dropped, so a load begun before it does not refill it with old rows. */
   private generation = 0;
   private readonly mutuals: SetCache;
+  /** The settings version read for the decisions begun in this turn of the event loop (one round trip). */
+  private versionThisTurn: Promise<number> | null = null;
 
   constructor(private readonly options: PrivacyOptions) {
     this.mutuals = new SetCache((ids) => options.durable.mutualsMany(ids), {
@@ -85,7 +87,7 @@ export class Privacy {
    * database cannot load the users not cached, answer those cached (the caller decides safely for the rest).
    */
   async settingsOf(userIds: Iterable<UserId>, partial = false): Promise<Map<UserId, StoredPrivacy>> {
-    const version = await this.options.versions.graphVersions('settings', 0);
+    const version = await this.currentVersion();
     if (version !== this.version || this.settings.size > (this.options.maxEntries ?? 200_000)) {
       this.settings = new Map();
       this.version = version;
@@ -112,6 +114,21 @@ export class Privacy {
       if (generation === this.generation) this.settings.set(id, settings);
     }
     return found;
+  }
+
+  /**
+   * The settings version, read once for every decision begun in the same turn (a batch of heartbeats makes
+   * many transitions at once): the read goes out after each of them began, so none misses a change that
+   * completed before it.
+   */
+  private currentVersion(): Promise<number> {
+    if (this.versionThisTurn === null) {
+      this.versionThisTurn = this.options.versions.graphVersions('settings', 0);
+      queueMicrotask(() => {
+        this.versionThisTurn = null;
+      });
+    }
+    return this.versionThisTurn;
   }
 
   /** Mutual followers of `userId`, checked against the user's graph version. */
