@@ -2,7 +2,15 @@
  * The presence client SDK for browsers and Node. Node-only parts (UDP heartbeats) live in
  * `@presence/client/node`.
  */
-export type { ClientKind, Clients, PresenceStatus, UserPresence } from '@presence/protocol';
+export type {
+  ClientKind,
+  Clients,
+  LastSeenVisibility,
+  PresenceStatus,
+  PrivacySettings,
+  SelfPresence,
+  UserPresence,
+} from '@presence/protocol';
 export { type BackoffOptions, backoffDelay } from './backoff.js';
 export {
   type ClientError,
@@ -24,6 +32,11 @@ export {
 } from './idle-detector.js';
 export { PresenceClient } from './presence-client.js';
 export { PresenceStore, type StatusEvent, type TypingEvent } from './presence-store.js';
+export {
+  PresenceRequestError,
+  PrivacySettingsClient,
+  type PrivacySettingsClientOptions,
+} from './privacy-settings.js';
 export { userIdFromToken } from './token.js';
 export type {
   ConnectionState,

@@ -13,15 +13,14 @@ import {
   heartbeatError,
   heartbeatLoop,
   idleDetector,
-  type PresenceClientEvents,
   type PresenceClientOptions,
   webSocketClass,
 } from './client-options.js';
-import { Emitter } from './emitter.js';
 import type { HeartbeatLoop } from './heartbeat-loop.js';
 import { httpHeartbeat } from './http-heartbeat.js';
 import type { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
+import { PrivacySettingsClient } from './privacy-settings.js';
 import { ReconnectingSocket } from './reconnecting-socket.js';
 import { fetchStatuses } from './statuses.js';
 import { resolveToken, userIdFromToken } from './token.js';
@@ -39,8 +38,9 @@ import { idFrames, WatchList } from './watch-list.js';
  * client.on('status', (u) => render(u.user_id, formatLastSeen(u)));
  * client.on('typing', (t) => showTyping(t.conversation_id, t.user_id, t.is_typing));
  * await client.connect(); // resolves once the first snapshot is in the store
+ * await client.setInvisible(true); // privacy settings over HTTP (see PrivacySettingsClient)
  */
-export class PresenceClient extends Emitter<PresenceClientEvents> {
+export class PresenceClient extends PrivacySettingsClient {
   readonly #options: PresenceClientOptions;
   readonly #wsUrl: string;
   readonly #device: DeviceInfo;
@@ -61,7 +61,7 @@ export class PresenceClient extends Emitter<PresenceClientEvents> {
   readonly #watched = new WatchList();
 
   constructor(options: PresenceClientOptions) {
-    super();
+    super(options);
     this.#options = options;
     // The base URL only serves to derive the WebSocket URL and for the default HTTP heartbeat.
     const needsUrl = !options.wsUrl || options.heartbeat === undefined;

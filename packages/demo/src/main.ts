@@ -4,6 +4,7 @@ import { mountContacts } from './contacts-view.js';
 import { mountConversation } from './conversation-view.js';
 import { byId, element } from './dom.js';
 import { mountMe } from './me-view.js';
+import { mountSettings } from './settings-view.js';
 
 /**
  * Query parameters: `user` picks the demo user (so a reload, or a second window, lands straight in a
@@ -68,6 +69,15 @@ function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined, 
     },
     client,
     me.username,
+  );
+  mountSettings(
+    {
+      panel: byId('privacy'),
+      invisible: byId<HTMLInputElement>('invisible-toggle'),
+      lastSeen: byId<HTMLSelectElement>('last-seen-select'),
+      note: byId('privacy-note'),
+    },
+    client,
   );
   mountContacts(
     byId('contacts'),

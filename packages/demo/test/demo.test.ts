@@ -175,4 +175,58 @@ describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
       .toMatch(/^last seen \d+ seconds? ago$|^last seen now$/);
     await screenshot(a, 'a-sees-b-offline');
   });
+
+  it('privacy settings: B goes invisible and back, then hides last seen, and A sees each at once', async () => {
+    // Runs after the "last seen" test, which left B offline: B's window brings B online first.
+    const bob = other(3);
+    const a = await open(viewer.user_id);
+    const b = await open(bob.user_id);
+    await contactRow(a, bob.user_id, 'online').waitFor();
+    await b.locator('#privacy[data-invisible="false"][data-last-seen="everyone"]').waitFor();
+
+    // Invisible: A sees B offline, "last seen" at B's last activity; B's own window still shows the truth.
+    await b.getByLabel('Invisible: others see you offline').check();
+    await b.locator('#privacy[data-invisible="true"]').waitFor();
+    await contactRow(a, bob.user_id, 'offline').waitFor();
+    expect(await contactRow(a, bob.user_id, 'offline').locator('.seen').textContent()).toMatch(/^last seen /);
+    expect(await b.locator('#me-seen').textContent()).toBe('online');
+    // A window of A opened now never heard of the change: the server alone keeps B's typing from it.
+    const later = await open(viewer.user_id);
+    await contactRow(later, bob.user_id, 'offline').waitFor();
+    // Every text the typing line shows from now on, however briefly (B's typing stop clears it again).
+    const recordTyping = (page: Page) =>
+      page.evaluate(() => {
+        const line = document.getElementById('typing') as HTMLElement;
+        const seen: string[] = [];
+        (window as unknown as { typingSeen: string[] }).typingSeen = seen;
+        new MutationObserver(() => {
+          if (line.textContent) seen.push(line.textContent);
+        }).observe(line, { childList: true, characterData: true, subtree: true });
+      });
+    const typingSeen = (page: Page) =>
+      page.evaluate(() => (window as unknown as { typingSeen: string[] }).typingSeen);
+    await Promise.all([recordTyping(a), recordTyping(later)]);
+    // B's typing does not reach A while invisible.
+    await b.getByRole('textbox', { name: 'Message' }).pressSequentially('psst');
+    await screenshot(a, 'a-sees-invisible-b-offline');
+
+    // Visible again: A sees B online at once. B's typing start went out before it, so had it reached A it
+    // would show now.
+    await b.getByLabel('Invisible: others see you offline').uncheck();
+    await b.locator('#privacy[data-invisible="false"]').waitFor();
+    await contactRow(a, bob.user_id, 'online').waitFor();
+    await contactRow(later, bob.user_id, 'online').waitFor();
+    expect([await typingSeen(a), await typingSeen(later)]).toEqual([[], []]);
+
+    // Last seen hidden: when B signs off, A sees "offline" with no time.
+    await b.getByLabel('Who sees when you were last online').selectOption('nobody');
+    await b.locator('#privacy[data-last-seen="nobody"]').waitFor();
+    await b.getByRole('button', { name: 'Go offline' }).click();
+    await contactRow(a, bob.user_id, 'offline').waitFor();
+    expect(await contactRow(a, bob.user_id, 'offline').locator('.seen').textContent()).toBe('offline');
+    await screenshot(a, 'a-sees-b-without-last-seen');
+    // Put B back as the other tests expect a demo user.
+    await b.getByLabel('Who sees when you were last online').selectOption('everyone');
+    await b.locator('#privacy[data-last-seen="everyone"]').waitFor();
+  });
 });

@@ -45,3 +45,21 @@ export function parseId(text: string): number | null {
   const id = Number(text);
   return Number.isSafeInteger(id) ? id : null;
 }
+
+/** Who may see a user's `last_seen` (contract section 13). */
+export const LAST_SEEN_VISIBILITIES = ['everyone', 'friends', 'nobody'] as const;
+export type LastSeenVisibility = (typeof LAST_SEEN_VISIBILITIES)[number];
+
+/** A user's privacy settings as `GET` and `PATCH /api/presence/settings/` answer them. */
+export interface PrivacySettings {
+  /** While true, everyone else sees the user offline, with `last_seen` frozen at the moment it was set. */
+  invisible: boolean;
+  /** `friends`: only mutual followers see `last_seen`; `nobody`: nobody does, and the user sees nobody's. */
+  last_seen: LastSeenVisibility;
+}
+
+export const DEFAULT_PRIVACY_SETTINGS: PrivacySettings = { invisible: false, last_seen: 'everyone' };
+
+export function isLastSeenVisibility(value: unknown): value is LastSeenVisibility {
+  return value === 'everyone' || value === 'friends' || value === 'nobody';
+}

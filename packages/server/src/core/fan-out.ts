@@ -2,6 +2,7 @@ import type { StatusMessage, TypingMessage, UserPresence } from '@presence/proto
 import { type Bus, userGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
+import { lastSeenShown, type Privacy, publicPresence, type StoredPrivacy } from './privacy.js';
 import type { UserState } from './rules.js';
 import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, Transition, UserId } from './types.js';
@@ -11,32 +12,67 @@ import { encodeNotice } from './visibility-notices.js';
 export interface FanOutOptions {
   bus: Bus;
   visibility: Visibility;
+  privacy: Privacy;
   writer: PresenceWriter;
   onTransition: (transition: Transition) => void;
   onTyping: (message: TypingMessage) => void;
   onError: (error: unknown, context: string) => void;
 }
 
+/** Who hears about a user: visible(user) split by whether they may see the user's last_seen. */
+interface Audience {
+  subject: StoredPrivacy;
+  /** Groups of the watchers shown last_seen, and of those shown `null`. */
+  withLastSeen: string[];
+  withoutLastSeen: string[];
+}
+
 /**
- * Tells exactly the right people: a transition goes to the user's own connections and visible(user) and is
- * written through to the durable record; typing goes to the conversation's participants who may see the typist
- * (a block between two participants stops it).
+ * Tells exactly the right people: a transition goes to the user's own connections and visible(user) (none of
+ * them while the user is invisible; `last_seen: null` to those the settings keep it from) and is written
+ * through to the durable record; typing goes to the conversation's participants who may see the typist (a
+ * block between two participants, or the typist being invisible, stops it).
  */
 export class FanOut {
   constructor(private readonly options: FanOutOptions) {}
 
+  /**
+   * visible(user) under the current settings (the subject's, each watcher's own `nobody`), read after the
+   * settings version so a change made anywhere applies here at once.
+   */
+  private async audience(userId: UserId): Promise<Audience> {
+    const { visibility, privacy } = this.options;
+    const subscribers = await visibility.visibleTo(userId);
+    // While PostgreSQL is down, the users whose settings are cached: a watcher not among them gets no last_seen,
+    // and a subject not among them is announced to its own devices only (nothing could say it is visible).
+    const settings = await privacy.settingsOf([userId, ...subscribers], true);
+    const subject = settings.get(userId);
+    if (subject === undefined) throw new Error('privacy settings unavailable');
+    const mutuals = subject.lastSeen === 'friends' ? await privacy.mutualsOf(userId) : null;
+    const withLastSeen: string[] = [];
+    const withoutLastSeen: string[] = [];
+    for (const id of subscribers) {
+      const viewer = settings.get(id);
+      const shown = viewer !== undefined && lastSeenShown(subject, viewer, mutuals?.has(id) === true);
+      (shown ? withLastSeen : withoutLastSeen).push(userGroup(id));
+    }
+    return { subject, withLastSeen, withoutLastSeen };
+  }
+
   /** Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it. */
   transition(transition: Transition, lastHeartbeat: number | null): void {
     const { userId, status, lastSeen, v } = transition;
-    const { bus, visibility, writer } = this.options;
+    const { bus, writer } = this.options;
     this.options.onTransition(transition);
     const message: StatusMessage = { type: 'presence.status', ...presenceOf(userId, transition) };
     const payload = JSON.stringify(message);
-    visibility.visibleTo(userId).then(
-      (subscribers) => {
-        const groups = [userGroup(userId)];
-        for (const id of subscribers) groups.push(userGroup(id));
-        bus.publish(groups, payload);
+    this.audience(userId).then(
+      ({ subject, withLastSeen, withoutLastSeen }) => {
+        // An invisible user's own devices still hear every change; nobody else hears any.
+        if (subject.invisible) return bus.publish([userGroup(userId)], payload);
+        bus.publish([userGroup(userId), ...withLastSeen], payload);
+        if (withoutLastSeen.length > 0)
+          bus.publish(withoutLastSeen, JSON.stringify({ ...message, last_seen: null }));
       },
       (error) => {
         // Without the subscriber list, at least the user's own devices hear it. A shed lookup is counted already.
@@ -46,6 +82,37 @@ export class FanOut {
     );
     writer
       .write([{ userId, status, lastSeen, lastHeartbeat, v, clients: transition.clients }])
+      .catch(() => {});
+  }
+
+  /**
+   * The user turned invisible on or off (`subject`, the settings now): `transition` is the presence at the
+   * new version the change got. Their own devices get it as it is; every watcher gets a notice carrying what
+   * they see now (offline with the frozen last_seen, or the real presence), which also stops frames about the
+   * user already on their way under the old settings (as a block does). Written through, so the webhook fires.
+   */
+  invisibleChanged(transition: Transition, subject: StoredPrivacy): void {
+    const { userId, status, lastSeen, v } = transition;
+    const { bus, writer } = this.options;
+    this.options.onTransition(transition);
+    const presence = presenceOf(userId, transition);
+    bus.publish([userGroup(userId)], JSON.stringify({ type: 'presence.status', ...presence }));
+    const frame: StatusMessage = { type: 'presence.status', ...publicPresence(presence, subject) };
+    const notice = subject.invisible ? 'hide' : 'show';
+    this.audience(userId).then(
+      ({ withLastSeen, withoutLastSeen }) => {
+        if (withLastSeen.length > 0)
+          bus.publish(withLastSeen, encodeNotice({ notice, user_id: userId, frame }));
+        if (withoutLastSeen.length > 0)
+          bus.publish(
+            withoutLastSeen,
+            encodeNotice({ notice, user_id: userId, frame: { ...frame, last_seen: null } }),
+          );
+      },
+      (error) => this.options.onError(error, 'subscribers'),
+    );
+    writer
+      .write([{ userId, status, lastSeen, lastHeartbeat: null, v, clients: transition.clients }])
       .catch(() => {});
   }
 
@@ -65,11 +132,19 @@ export class FanOut {
     };
     this.options.onTyping(message);
     const payload = JSON.stringify(message);
-    const { visibility, bus } = this.options;
-    Promise.all([visibility.participantsOf(conversationId), visibility.visibleTo(userId)]).then(
-      ([participants, visible]) => {
+    const { visibility, privacy, bus } = this.options;
+    Promise.all([
+      visibility.participantsOf(conversationId),
+      visibility.visibleTo(userId),
+      privacy.settingsOf([userId], true),
+    ]).then(
+      ([participants, visible, settings]) => {
+        // An invisible typist's typing reaches only their own devices (so does one whose settings are not
+        // known while PostgreSQL is down).
+        const invisible = settings.get(userId)?.invisible !== false;
         const groups: string[] = [];
-        for (const id of participants) if (id === userId || visible.has(id)) groups.push(userGroup(id));
+        for (const id of participants)
+          if (id === userId || (!invisible && visible.has(id))) groups.push(userGroup(id));
         bus.publish(groups, payload);
       },
       (error) => {

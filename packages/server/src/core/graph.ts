@@ -8,8 +8,10 @@ export interface GraphOptions {
   durable: PresenceDurable;
   visibility: Visibility;
   fanOut: FanOut;
-  /** Current presences, as reads answer them. */
+  /** Current presences as anyone else sees them (an invisible user offline). */
   presences: (ids: readonly UserId[]) => Promise<Map<UserId, UserPresence>>;
+  /** A presence as one viewer may see it (privacy settings: last_seen). */
+  viewedBy: (viewer: UserId, presence: UserPresence) => Promise<UserPresence>;
   onUserKnown: (id: UserId) => void;
 }
 
@@ -71,8 +73,16 @@ export class Graph {
     await this.visibility.changed([blockerId, blockedId], []);
     const visible = (await this.visibility.visibleTo(blockerId)).has(blockedId);
     const presences = visible ? await this.options.presences([blockerId, blockedId]) : new Map();
-    this.options.fanOut.show(blockerId, blockedId, presences.get(blockedId) ?? null);
-    this.options.fanOut.show(blockedId, blockerId, presences.get(blockerId) ?? null);
+    const seen = (viewer: UserId, other: UserId) => {
+      const presence = presences.get(other);
+      return presence ? this.options.viewedBy(viewer, presence) : Promise.resolve(null);
+    };
+    const [ofBlocked, ofBlocker] = await Promise.all([
+      seen(blockerId, blockedId),
+      seen(blockedId, blockerId),
+    ]);
+    this.options.fanOut.show(blockerId, blockedId, ofBlocked);
+    this.options.fanOut.show(blockedId, blockerId, ofBlocker);
   }
 
   /** Replaces the participants; everyone before and after loses or gains visibility. */

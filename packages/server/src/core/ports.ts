@@ -1,6 +1,6 @@
 import type { PresenceStatus } from '@presence/protocol';
 import type { ClientKind, Clients, DeviceRef, RuleConfig, UserState } from './rules.js';
-import type { ConversationId, PresenceRecord, Transition, UserId } from './types.js';
+import type { ConversationId, PresenceRecord, StoredPrivacy, Transition, UserId } from './types.js';
 
 /**
  * The interfaces the core needs from the world, declared here and implemented by the backends (memory and
@@ -87,6 +87,11 @@ export interface LivenessStore {
     device?: string,
   ): Promise<{ transition: Transition | null }>;
   /**
+   * A new version of the user's presence with nothing else changed (a privacy setting changed what others
+   * see); returns the presence at that version.
+   */
+  bumpVersion(userId: UserId, at: number): Promise<Transition>;
+  /**
    * A WebSocket of this process closed; returns when to check for offline. `clean`: the client closed it (its
    * last activity); otherwise it was cut (no answer to pings), which does not move last_seen.
    */
@@ -153,13 +158,21 @@ export interface LeaseStore {
   releaseLease(name: string, holder: string): Promise<void>;
 }
 
+export type VersionKind = 'user' | 'conversation' | 'settings';
+
 /**
  * Graph versions: a counter per user and per conversation, bumped by every graph change that touches it, so
  * a process can tell at once (one round trip) that a cached visibility list is out of date.
  */
 export interface GraphVersionStore {
-  graphVersions(kind: 'user' | 'conversation', id: number): Promise<number>;
-  bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void>;
+  /** Kind `settings` (id 0) is one counter for everyone's privacy settings. */
+  graphVersions(kind: VersionKind, id: number): Promise<number>;
+  /** `settings`: also bumps the settings counter (someone's privacy settings changed). */
+  bumpGraphVersions(
+    users: readonly UserId[],
+    conversations: readonly ConversationId[],
+    settings?: boolean,
+  ): Promise<void>;
 }
 
 /** Everything one hot-state backend offers. */
@@ -175,6 +188,7 @@ export const HOT_STORE_METHODS = [
   'heartbeat',
   'connect',
   'setStatus',
+  'bumpVersion',
   'disconnect',
   'touch',
   'activity',
@@ -262,4 +276,15 @@ export interface PresenceDurable {
   unblock(blockerId: UserId, blockedId: UserId): Promise<boolean>;
   setConversation(id: ConversationId, participantIds: readonly UserId[]): Promise<UserId[]>;
   deleteConversation(id: ConversationId): Promise<UserId[]>;
+  /** Mutual followers of each user. */
+  mutualsMany(userIds: readonly UserId[]): Promise<Map<UserId, UserId[]>>;
+  /** Privacy settings of each user (defaults for users without a row). */
+  settingsMany(userIds: readonly UserId[]): Promise<Map<UserId, StoredPrivacy>>;
+  /** Changes a user's settings, ordered with concurrent changes; returns them before and after. */
+  updateSettings(
+    userId: UserId,
+    change: Partial<Pick<StoredPrivacy, 'invisible' | 'lastSeen'>>,
+  ): Promise<{ before: StoredPrivacy; after: StoredPrivacy }>;
+  /** Records the presence others see of a user who just went invisible. */
+  freezeHidden(userId: UserId, lastSeen: number | null, v: number): Promise<void>;
 }

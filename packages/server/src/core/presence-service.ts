@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PresenceStatus, SelfPresence, UserPresence } from '@presence/protocol';
+import type { PresenceStatus, PrivacySettings, SelfPresence, UserPresence } from '@presence/protocol';
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, type HeartbeatRequest, Liveness } from './liveness.js';
@@ -7,6 +7,8 @@ import { Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
+import { Privacy } from './privacy.js';
+import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
 import {
   DEFAULT_DEVICE,
@@ -60,6 +62,7 @@ export class PresenceService {
   private readonly clock: Clock;
   private readonly writer: PresenceWriter;
   private readonly visibility: Visibility;
+  private readonly privacyChanges: PrivacyChanges;
   private readonly liveness: Liveness;
   private readonly typing: Typing;
   private readonly reads: Reads;
@@ -97,9 +100,11 @@ export class PresenceService {
       onShed: () => this.events.emit('shed', 'lookups', 1),
       onInvalidated: (users, conversations) => this.events.emit('graphInvalidated', users, conversations),
     });
+    const privacy = new Privacy({ durable, versions: store, clock, cacheTtlMs: options.cacheTtlMs });
     const fanOut = new FanOut({
       bus,
       visibility: this.visibility,
+      privacy,
       writer: this.writer,
       onTransition: (transition) => this.events.emit('transition', transition),
       onTyping: (message) => this.events.emit('typing', message),
@@ -127,16 +132,19 @@ export class PresenceService {
       store,
       durable,
       visibility: this.visibility,
+      privacy,
       clock,
       presenceTimeoutMs: store.rules.presenceTimeoutMs,
       onError,
     });
+    this.privacyChanges = new PrivacyChanges({ durable, store, privacy, fanOut, reads: this.reads, clock });
     this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
     this.graph = new Graph({
       durable,
       visibility: this.visibility,
       fanOut,
-      presences: (ids) => this.reads.presences(ids),
+      presences: (ids) => this.privacyChanges.publicPresences(ids),
+      viewedBy: async (viewer, presence) => (await privacy.viewedBy(viewer, [presence]))[0] ?? presence,
       onUserKnown: (id) => this.persistence.known([id]),
     });
   }
@@ -294,10 +302,25 @@ export class PresenceService {
     return this.reads.snapshot(userId);
   }
 
-  /** One's own presence as others see it (the snapshot's `self`). */
-  async self(userId: UserId): Promise<SelfPresence> {
-    const presence = (await this.reads.presences([userId])).get(userId) as UserPresence;
-    return { ...presence, invisible: false };
+  /** One's own presence (the snapshot's `self`), with whether others see it as offline. */
+  self(userId: UserId): Promise<SelfPresence> {
+    return this.privacyChanges.self(userId);
+  }
+
+  /** The user's privacy settings (contract section 13: invisible, who sees last_seen). */
+  settings(userId: UserId): Promise<PrivacySettings> {
+    return this.privacyChanges.settings(userId);
+  }
+
+  /**
+   * Changes privacy settings, at once on every process (invisible: offline to all others, last_seen frozen).
+   *
+   * @example
+   * await service.updateSettings(42, { invisible: true });   // { invisible: true, last_seen: 'everyone' }
+   * await service.getStatus(7, 42);                          // { status: 'offline', last_seen: <frozen>, … }
+   */
+  updateSettings(userId: UserId, change: Partial<PrivacySettings>): Promise<PrivacySettings> {
+    return this.privacyChanges.update(userId, change);
   }
 
   // ---- typing ---------------------------------------------------------------------------------------------

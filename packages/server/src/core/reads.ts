@@ -2,6 +2,7 @@ import type { UserPresence } from '@presence/protocol';
 import { MAX_SNAPSHOT_USERS } from '@presence/protocol';
 import type { PresenceDurable, PresenceReads } from './ports.js';
 import { iso, presenceOf } from './presence-view.js';
+import type { Privacy } from './privacy.js';
 import type { UserState } from './rules.js';
 import type { ConversationId, UserId } from './types.js';
 import type { Visibility } from './visibility.js';
@@ -10,6 +11,7 @@ export interface ReadsOptions {
   store: PresenceReads & { readonly degraded: boolean };
   durable: Pick<PresenceDurable, 'getPresences'>;
   visibility: Visibility;
+  privacy: Privacy;
   clock: () => number;
   presenceTimeoutMs: number;
   onError: (error: unknown, context: string) => void;
@@ -19,8 +21,9 @@ const notOffline = (users: Iterable<UserPresence>): UserPresence[] =>
   [...users].filter((p) => p.status !== 'offline').sort((a, b) => a.user_id - b.user_id);
 
 /**
- * Status reads, each guarded by visibility: a user outside visible(viewer) is answered exactly like a user
- * that does not exist.
+ * Status reads, each guarded by visibility (a user outside visible(viewer) is answered exactly like a user
+ * that does not exist) and by privacy settings (an invisible user is a real offline one; last_seen only where
+ * the settings allow), applied before any filter or order so neither tells the truth either.
  */
 export class Reads {
   constructor(private readonly options: ReadsOptions) {}
@@ -71,10 +74,17 @@ export class Reads {
     return result;
   }
 
+  /** The presences of these users as `viewer` sees them. */
+  private async viewed(viewer: UserId, userIds: readonly UserId[]): Promise<UserPresence[]> {
+    return this.options.privacy.viewedBy(viewer, [...(await this.presences(userIds)).values()]);
+  }
+
   /** A user's presence for `viewer`: null unless it is the viewer or in visible(viewer). */
   async status(viewer: UserId, userId: UserId): Promise<UserPresence | null> {
     if (viewer !== userId && !(await this.options.visibility.visibleTo(viewer)).has(userId)) return null;
-    return (await this.presences([userId])).get(userId) ?? null;
+    const presence = (await this.presences([userId])).get(userId);
+    if (presence === undefined) return null;
+    return (await this.options.privacy.viewedBy(viewer, [presence]))[0] ?? null;
   }
 
   /**
@@ -85,13 +95,16 @@ export class Reads {
     const visible = await this.options.visibility.visibleTo(viewer);
     const wanted = [...new Set(userIds)].filter((id) => id === viewer || visible.has(id));
     const found = await this.presences(wanted);
-    return wanted.map((id) => found.get(id) as UserPresence);
+    return this.options.privacy.viewedBy(
+      viewer,
+      wanted.map((id) => found.get(id) as UserPresence),
+    );
   }
 
   /** The users of visible(viewer) who are not offline. */
   async onlineFriends(viewer: UserId): Promise<UserPresence[]> {
     const visible = [...(await this.options.visibility.visibleTo(viewer))];
-    return notOffline((await this.presences(visible)).values());
+    return notOffline(await this.viewed(viewer, visible));
   }
 
   /**
@@ -106,13 +119,12 @@ export class Reads {
     ]);
     if (!participants.has(viewer)) return null;
     const shown = [...participants].filter((id) => id === viewer || visible.has(id));
-    return notOffline((await this.presences(shown)).values());
+    return notOffline(await this.viewed(viewer, shown));
   }
 
   /** Every user of visible(user), the most recently seen first, at most MAX_SNAPSHOT_USERS. */
   async snapshot(userId: UserId): Promise<UserPresence[]> {
-    const all = await this.presences([...(await this.options.visibility.visibleTo(userId))]);
-    const users = [...all.values()];
+    const users = await this.viewed(userId, [...(await this.options.visibility.visibleTo(userId))]);
     users.sort((a, b) => (b.last_seen ?? '').localeCompare(a.last_seen ?? '') || a.user_id - b.user_id);
     return users.slice(0, MAX_SNAPSHOT_USERS);
   }

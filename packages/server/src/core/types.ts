@@ -1,4 +1,4 @@
-import type { PresenceStatus } from '@presence/protocol';
+import type { LastSeenVisibility, PresenceStatus } from '@presence/protocol';
 import type { Clients } from './rules.js';
 
 export type UserId = number;
@@ -28,6 +28,18 @@ export interface Transition {
   v: number;
   /** The most available status per kind of client after the change. */
   clients: Clients;
+}
+
+/** A user's privacy settings as stored (contract section 13). Times are epoch ms. */
+export interface StoredPrivacy {
+  invisible: boolean;
+  lastSeen: LastSeenVisibility;
+  /**
+   * While invisible: the presence others see, frozen when it was set (last_seen, and the version the change
+   * got). Null until written, a moment after `invisible` itself.
+   */
+  hiddenLastSeen: number | null;
+  hiddenV: number | null;
 }
 
 /** A clock owned by the caller, so rules and tests never read the wall clock themselves. */

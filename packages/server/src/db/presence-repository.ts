@@ -2,6 +2,8 @@ import { type Clients, isClientKind, type PresenceStatus } from '@presence/proto
 import { sql } from 'drizzle-orm';
 import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
 import type { Db } from './database.js';
+import type { OutboxEvent } from './outbox-event.js';
+import * as privacy from './privacy-settings.js';
 import { bigintArray, jsonArray, textArray, timestampArray, toId, toMs } from './sql-arrays.js';
 
 type Row = Record<string, unknown>;
@@ -54,18 +56,7 @@ export interface PresenceRepositoryOptions {
   onEnqueued?: (count: number) => void;
 }
 
-/** A webhook event waiting in the outbox. */
-export interface OutboxEvent {
-  /** Enqueue order. */
-  seq: number;
-  userId: UserId;
-  status: PresenceStatus;
-  lastSeen: number | null;
-  v: number;
-  clients: Clients;
-  /** When the change was stored, epoch ms. */
-  at: number;
-}
+export type { OutboxEvent } from './outbox-event.js';
 
 /**
  * The durable side of presence and the social graph, over Drizzle. Every method is one statement (or one
@@ -245,6 +236,14 @@ export class PresenceRepository {
     return found;
   }
 
+  // Privacy settings live in their own module (db/privacy-settings.ts); these hand the database over.
+  readonly mutualsMany = (ids: readonly UserId[]) => privacy.mutualsMany(this.db, ids);
+  readonly settingsMany = (ids: readonly UserId[]) => privacy.settingsMany(this.db, ids);
+  readonly updateSettings = (id: UserId, to: privacy.SettingsChange) =>
+    privacy.updateSettings(this.db, id, to);
+  readonly freezeHidden = (id: UserId, at: number | null, v: number) =>
+    privacy.freezeHidden(this.db, id, at, v);
+
   /** The participants of many conversations in one query. */
   async participantsMany(conversationIds: readonly ConversationId[]): Promise<Map<ConversationId, UserId[]>> {
     const found = new Map<ConversationId, UserId[]>(conversationIds.map((id) => [id, []]));
@@ -332,8 +331,10 @@ export class PresenceRepository {
       with ${newUsers},
       before as (select user_id, v from user_presence where user_id = any(${ids})),
       written as (${upsert} returning user_id, status, last_seen, v, clients)
-      insert into presence_outbox (user_id, status, last_seen, v, clients)
-      select w.user_id, w.status, w.last_seen, w.v, w.clients from written w left join before b on b.user_id = w.user_id
+      insert into presence_outbox (user_id, status, last_seen, v, clients, invisible)
+      select w.user_id, w.status, w.last_seen, w.v, w.clients, coalesce(ps.invisible, false)
+      from written w left join before b on b.user_id = w.user_id
+      left join privacy_settings ps on ps.user_id = w.user_id
       where b.v is null or w.v > b.v
       order by w.user_id, w.v
       on conflict (user_id, v) do nothing
@@ -348,7 +349,7 @@ export class PresenceRepository {
   async peekOutbox(limit: number): Promise<OutboxEvent[]> {
     const result = await rows(
       this.db,
-      sql`select id, user_id, status, last_seen, v, clients, created_at from presence_outbox order by id limit ${limit}`,
+      sql`select id, user_id, status, last_seen, v, clients, invisible, created_at from presence_outbox order by id limit ${limit}`,
     );
     return result.map((row) => ({
       seq: toId(row.id),
@@ -357,6 +358,7 @@ export class PresenceRepository {
       lastSeen: toMs(row.last_seen),
       v: Number(row.v),
       clients: clientsOfRow(row.clients),
+      invisible: row.invisible === true,
       at: toMs(row.created_at) ?? 0,
     }));
   }

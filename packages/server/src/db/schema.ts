@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   jsonb,
@@ -80,6 +81,24 @@ export const blocks = pgTable(
   ],
 );
 
+/**
+ * Privacy settings (contract section 13); a user without a row has the defaults. While `invisible`, others see
+ * the user offline with the `last_seen` and `v` frozen here when it was set (`hidden_last_seen`, `hidden_v`).
+ */
+export const privacySettings = pgTable(
+  'privacy_settings',
+  {
+    userId: id('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    invisible: boolean('invisible').notNull().default(false),
+    lastSeen: text('last_seen').notNull().default('everyone'),
+    hiddenLastSeen: timestamp('hidden_last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
+    hiddenV: bigint('hidden_v', { mode: 'number' }),
+  },
+  (t) => [check('privacy_settings_last_seen_check', sql`${t.lastSeen} in ('everyone', 'friends', 'nobody')`)],
+);
+
 export const userPresence = pgTable(
   'user_presence',
   {
@@ -114,6 +133,8 @@ export const presenceOutbox = pgTable(
     lastSeen: timestamp('last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
     v: bigint('v', { mode: 'number' }).notNull(),
     clients: jsonb('clients').$type<Record<string, string>>().notNull().default({}),
+    /** The user was invisible when the change was stored: the event says so (contract section 16). */
+    invisible: boolean('invisible').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })
       .notNull()
       .defaultNow(),

@@ -19,7 +19,7 @@ export interface StandIn extends HotStore {
   /** Every user it knows, offline ones too, a page at a time. */
   scanAll(cursor: string, count: number): Promise<{ cursor: string; states: Map<UserId, UserState> }>;
   /** The users and conversations whose graph versions it bumped (graph writes made while degraded). */
-  bumpedGraph(): { users: UserId[]; conversations: number[] };
+  bumpedGraph(): { users: UserId[]; conversations: number[]; settings: boolean };
   clear(): void;
 }
 
@@ -160,7 +160,7 @@ export class FailoverStore {
         const typing = await this.standIn.dueTyping(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
         // Graph writes made meanwhile: every process must see their versions move, or its caches look current.
         const graph = this.standIn.bumpedGraph();
-        await this.primary.bumpGraphVersions(graph.users, graph.conversations);
+        await this.primary.bumpGraphVersions(graph.users, graph.conversations, graph.settings);
         const since = this.degradedSince ?? clock();
         this.degradedSince = null;
         if (this.probe) clearInterval(this.probe);

@@ -5,6 +5,7 @@ import type {
   HeldSockets,
   HotStore,
   TypingEntry,
+  VersionKind,
 } from '../core/ports.js';
 import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
@@ -84,6 +85,14 @@ export class MemoryStore implements HotStore {
     const after = rules.setStatus(before, status, at, device);
     this.save(userId, after, at);
     return { transition: transitionOf(userId, before, after) };
+  }
+
+  async bumpVersion(userId: UserId, at: number): Promise<Transition> {
+    const before = this.state(userId);
+    const after = { ...before, v: rules.nextVersion(before.v, at) };
+    this.save(userId, after);
+    const { status, lastSeen, v } = after;
+    return { userId, status, previous: status, lastSeen, v, clients: rules.clientsOf(after.devices) };
   }
 
   async disconnect(userId: UserId, at: number, clean: boolean, device = DEFAULT_DEVICE) {
@@ -266,14 +275,19 @@ export class MemoryStore implements HotStore {
     }
   }
 
-  async graphVersions(kind: 'user' | 'conversation', id: number): Promise<number> {
+  async graphVersions(kind: VersionKind, id: number): Promise<number> {
     return this.versions.get(`${kind}:${id}`) ?? 0;
   }
 
-  async bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
+  async bumpGraphVersions(
+    users: readonly UserId[],
+    conversations: readonly ConversationId[],
+    settings = false,
+  ): Promise<void> {
     const keys = new Set([
       ...users.map((u) => `user:${u}`),
       ...conversations.map((c) => `conversation:${c}`),
+      ...(settings ? ['settings:0'] : []),
     ]);
     for (const key of keys) {
       this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
@@ -281,14 +295,16 @@ export class MemoryStore implements HotStore {
   }
 
   /** The users and conversations whose graph versions were bumped here. */
-  bumpedGraph(): { users: UserId[]; conversations: ConversationId[] } {
+  bumpedGraph(): { users: UserId[]; conversations: ConversationId[]; settings: boolean } {
     const users: UserId[] = [];
     const conversations: ConversationId[] = [];
+    const settings = this.versions.has('settings:0');
     for (const key of this.versions.keys()) {
       const [kind, id] = key.split(':') as [string, string];
-      (kind === 'user' ? users : conversations).push(Number(id));
+      if (kind === 'user') users.push(Number(id));
+      else if (kind === 'conversation') conversations.push(Number(id));
     }
-    return { users, conversations };
+    return { users, conversations, settings };
   }
 
   /** Forgets everything (after degraded mode handed its state back to Redis). */

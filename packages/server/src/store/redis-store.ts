@@ -8,6 +8,7 @@ import type {
   HotStore,
   Restorable,
   TypingEntry,
+  VersionKind,
 } from '../core/ports.js';
 import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
@@ -97,6 +98,10 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.liveness.setStatus(userId, status, at, device);
   }
 
+  bumpVersion(userId: UserId, at: number): Promise<Transition> {
+    return this.liveness.bumpVersion(userId, at);
+  }
+
   disconnect(
     userId: UserId,
     at: number,
@@ -184,12 +189,16 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.leases.releaseLease(name, holder);
   }
 
-  graphVersions(kind: 'user' | 'conversation', id: number): Promise<number> {
+  graphVersions(kind: VersionKind, id: number): Promise<number> {
     return this.versions.graphVersions(kind, id);
   }
 
-  bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
-    return this.versions.bumpGraphVersions(users, conversations);
+  bumpGraphVersions(
+    users: readonly UserId[],
+    conversations: readonly ConversationId[],
+    settings?: boolean,
+  ): Promise<void> {
+    return this.versions.bumpGraphVersions(users, conversations, settings);
   }
 
   // ---- backend health ---------------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ export interface WebhookEvent {
   id: string;
   type: 'presence.changed';
   at: string;
-  presence: { user_id: number; status: string; last_seen: string | null; v: number; clients: Clients };
+  presence: {
+    user_id: number;
+    status: string;
+    last_seen: string | null;
+    v: number;
+    clients: Clients;
+    invisible?: true;
+  };
 }
 
 export function toWebhookEvent(event: OutboxEvent): WebhookEvent {
@@ -26,6 +33,8 @@ export function toWebhookEvent(event: OutboxEvent): WebhookEvent {
       last_seen: iso(event.lastSeen),
       v: event.v,
       clients: event.clients,
+      // Only the host application hears the truth about an invisible user; others see them offline.
+      ...(event.invisible ? { invisible: true as const } : {}),
     },
   };
 }

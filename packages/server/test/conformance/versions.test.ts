@@ -26,6 +26,24 @@ for (const backend of await storeBackends()) {
       expect((await store.getMany([1])).get(1)?.v).toBe(T + 50_000);
     });
 
+    it('bumps the version alone (a privacy change), leaving status, clients and last_seen as they are', async () => {
+      const store = await open();
+      await store.heartbeat([{ userId: 5, status: 'away', at: T, device: 'phone', client: 'mobile' }]);
+      const bumped = await store.bumpVersion(5, T + 10);
+      expect(bumped).toEqual({
+        userId: 5,
+        status: 'away',
+        previous: 'away',
+        lastSeen: T,
+        v: T + 10,
+        clients: { mobile: 'away' },
+      });
+      expect(await store.bumpVersion(5, T + 10)).toMatchObject({ v: T + 11 });
+      expect((await store.getMany([5])).get(5)).toMatchObject({ status: 'away', lastSeen: T, v: T + 11 });
+      const [next] = await store.heartbeat([{ userId: 5, status: 'online', at: T + 11, device: 'phone' }]);
+      expect(next?.accepted && next.transition?.v).toBe(T + 12);
+    });
+
     it('reports the current version with every accepted heartbeat, changed or not', async () => {
       const store = await open();
       const [first] = await store.heartbeat([{ userId: 2, status: 'away', at: T }]);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { VersionKind } from '../../core/ports.js';
 import type { ConversationId, UserId } from '../../core/types.js';
 import type { RedisKeys } from './keys.js';
 import { pipeline } from './replies.js';
@@ -13,14 +14,19 @@ export class RedisGraphVersions {
     private readonly keys: RedisKeys,
   ) {}
 
-  async graphVersions(kind: 'user' | 'conversation', id: number): Promise<number> {
+  async graphVersions(kind: VersionKind, id: number): Promise<number> {
     return Number((await this.redis.get(this.keys.graphVersion(kind, id))) ?? 0);
   }
 
-  async bumpGraphVersions(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
+  async bumpGraphVersions(
+    users: readonly UserId[],
+    conversations: readonly ConversationId[],
+    settings = false,
+  ): Promise<void> {
     const keys = [
       ...new Set(users.map((u) => this.keys.graphVersion('user', u))),
       ...conversations.map((c) => this.keys.graphVersion('conversation', c)),
+      ...(settings ? [this.keys.graphVersion('settings', 0)] : []),
     ];
     if (keys.length === 0) return;
     await pipeline(this.redis, (pipe) => {

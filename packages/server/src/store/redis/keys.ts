@@ -1,3 +1,4 @@
+import type { VersionKind } from '../../core/ports.js';
 import type { ConversationId, UserId } from '../../core/types.js';
 
 /**
@@ -24,7 +25,7 @@ export interface RedisKeys {
   /** String holding the holder of a job's lease, with the lease's TTL. */
   lease(name: string): string;
   /** Counter bumped by each graph change touching the user or conversation. */
-  graphVersion(kind: 'user' | 'conversation', id: number): string;
+  graphVersion(kind: VersionKind, id: number): string;
 }
 
 export function redisKeys(prefix = ''): RedisKeys {

@@ -167,6 +167,23 @@ export class RedisLiveness {
     return { transition };
   }
 
+  async bumpVersion(userId: UserId, at: number): Promise<Transition> {
+    const [status, lastSeen, v, clients] = (await runScript(
+      this.redis,
+      'bump-version',
+      [this.keys.user(userId), this.keys.processes],
+      [at, this.ttlSeconds],
+    )) as [PresenceStatus, string, string, string];
+    return {
+      userId,
+      status,
+      previous: status,
+      lastSeen: num(lastSeen),
+      v: Number(v),
+      clients: parseClientsKey(clients),
+    };
+  }
+
   async disconnect(
     userId: UserId,
     at: number,

@@ -6,6 +6,7 @@ const SCRIPT_NAMES = [
   'heartbeats',
   'connect',
   'set-status',
+  'bump-version',
   'disconnect',
   'touch',
   'activity',

@@ -15,6 +15,7 @@ import { registerGraphRoutes } from './routes-graph.js';
 import { registerGraphBulkRoutes } from './routes-graph-bulk.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerPresenceRoutes } from './routes-presence.js';
+import { registerSettingsRoutes } from './routes-settings.js';
 
 export type { HttpDeps } from './deps.js';
 
@@ -89,6 +90,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   registerOpsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerPresenceRoutes(app, deps);
+  registerSettingsRoutes(app, deps);
   registerGraphRoutes(app, deps);
   registerGraphBulkRoutes(app, deps);
   if (deps.demo) registerDemoRoutes(app, deps.demo);
