@@ -1,6 +1,6 @@
-import type { PresenceDurable, PresenceReads } from './ports.js';
+import type { HeldSockets, PresenceDurable, PresenceReads } from './ports.js';
 import type { PresenceWriter } from './presence-writer.js';
-import { clientsOf, nextVersion, type UserState } from './rules.js';
+import { type ClientKind, clientsOf, DEFAULT_DEVICE, nextVersion, type UserState } from './rules.js';
 import { nextTurn } from './slices.js';
 import type { PresenceRecord, UserId } from './types.js';
 
@@ -89,4 +89,36 @@ export class Persistence {
       if (cursor !== '0') await nextTurn();
     } while (cursor !== '0');
   }
+}
+
+/**
+ * The users of the sockets held here as a stand-in store should show them when an outage of the shared one
+ * begins: live on the devices held, with the durable record's status, times and version.
+ */
+export function heldStates(
+  held: readonly (HeldSockets & { kind: ClientKind })[],
+  records: ReadonlyMap<UserId, PresenceRecord>,
+  now: number,
+): Map<UserId, UserState> {
+  const states = new Map<UserId, UserState>();
+  for (const { userId, device, kind, sockets } of held) {
+    const record = records.get(userId);
+    const devices = { ...states.get(userId)?.devices };
+    devices[device ?? DEFAULT_DEVICE] = {
+      status: 'online',
+      kind,
+      lastHeartbeat: null,
+      lastSocket: now,
+      lastDisconnect: null,
+      connections: sockets,
+    };
+    states.set(userId, {
+      status: record && record.status !== 'offline' ? record.status : 'online',
+      lastSeen: record?.lastSeen ?? now,
+      lastHeartbeat: record?.lastHeartbeat ?? null,
+      v: record?.v ?? 0,
+      devices,
+    });
+  }
+  return states;
 }

@@ -3,20 +3,14 @@ import type { PresenceStatus, PrivacySettings, SelfPresence, UserPresence } from
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, type HeartbeatRequest, Liveness } from './liveness.js';
-import { Persistence } from './persistence.js';
+import { heldStates, Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
 import { iso } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Privacy } from './privacy.js';
 import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
-import {
-  DEFAULT_DEVICE,
-  DEFAULT_DEVICE_REF,
-  type DeviceRef,
-  type RuleConfig,
-  type UserState,
-} from './rules.js';
+import { DEFAULT_DEVICE, DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig } from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -219,28 +213,7 @@ export class PresenceService {
     const held = this.liveness.heldSockets();
     if (held.length === 0) return;
     const records = await this.durable.getPresences(held.map((h) => h.userId));
-    const now = this.clock();
-    const states = new Map<UserId, UserState>();
-    for (const { userId, device, kind, sockets } of held) {
-      const record = records.get(userId);
-      const devices = { ...states.get(userId)?.devices };
-      devices[device as string] = {
-        status: 'online',
-        kind,
-        lastHeartbeat: null,
-        lastSocket: now,
-        lastDisconnect: null,
-        connections: sockets,
-      };
-      states.set(userId, {
-        status: record && record.status !== 'offline' ? record.status : 'online',
-        lastSeen: record?.lastSeen ?? now,
-        lastHeartbeat: record?.lastHeartbeat ?? null,
-        v: record?.v ?? 0,
-        devices,
-      });
-    }
-    await standIn.fill(states);
+    await standIn.fill(heldStates(held, records, this.clock()));
   }
 
   /** Announces changes made during an outage, which other processes missed, once the shared store has them. */
