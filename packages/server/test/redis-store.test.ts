@@ -80,6 +80,19 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     expect(end?.status ?? 'online').toBe('online');
   });
 
+  it('never repeats a graph or settings version after its counter expired, so no cache takes an old list as current', async () => {
+    const s = store('versions');
+    const keys = redisKeys(prefix);
+    await s.bumpGraphVersions([70], [], true);
+    const [user, settings] = [await s.graphVersions('user', 70), await s.graphVersions('settings', 0)];
+    // The counters run out (an hour without a change, or Redis restarted empty); a cache may still hold a list
+    // read at the old version. The next change must not land on that same number.
+    await redis.del(keys.graphVersion('user', 70), keys.graphVersion('settings', 0));
+    await s.bumpGraphVersions([70], [], true);
+    expect(await s.graphVersions('user', 70)).toBeGreaterThan(user);
+    expect(await s.graphVersions('settings', 0)).toBeGreaterThan(settings);
+  });
+
   it("stops counting a dead process's sockets once its entry runs out", async () => {
     const dying = store('dying', 200);
     await dying.register();

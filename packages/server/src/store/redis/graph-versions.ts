@@ -7,6 +7,14 @@ import { pipeline } from './replies.js';
 /** Longer than any cached list lives (SetCache's TTL), so a counter never restarts under a cached entry. */
 const GRAPH_VERSION_TTL_S = 3_600;
 
+/**
+ * A bump: above the last version and never below the time of the change (as presence versions are), so a
+ * counter that expired or was lost with Redis never comes back to a number a cache already holds.
+ */
+const BUMP = `local v = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', v), 'EX', ARGV[2])
+return v`;
+
 /** A counter per user and per conversation, bumped by each graph change touching it. */
 export class RedisGraphVersions {
   constructor(
@@ -29,8 +37,9 @@ export class RedisGraphVersions {
       ...(settings ? [this.keys.graphVersion('settings', 0)] : []),
     ];
     if (keys.length === 0) return;
+    const now = Date.now();
     await pipeline(this.redis, (pipe) => {
-      for (const key of keys) pipe.incr(key).expire(key, GRAPH_VERSION_TTL_S);
+      for (const key of keys) pipe.eval(BUMP, 1, key, now, GRAPH_VERSION_TTL_S);
     });
   }
 }
