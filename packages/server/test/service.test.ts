@@ -226,6 +226,29 @@ describe('presence service on a manual clock', () => {
     expect(await w.service.startTyping(me, 9_500 + me)).toBe(false);
   });
 
+  it('shows a user offline with frozen times from the moment invisible is stored, even if what follows fails', async () => {
+    const [me, friend] = ids(2) as [number, number];
+    await friends(me, friend);
+    const written = once(w.service.events, 'written');
+    await w.service.heartbeat(me, 'online');
+    await written;
+    const bump = w.store.bumpVersion.bind(w.store);
+    w.store.bumpVersion = async () => {
+      throw new Error('store unreachable');
+    };
+    await expect(w.service.updateSettings(me, { invisible: true })).rejects.toThrow('store unreachable');
+    w.store.bumpVersion = bump;
+    // Activity while invisible: the live presence moves, what others see must not.
+    w.now = T + 30_000;
+    await w.service.heartbeat(me, 'away');
+    expect(await w.service.getStatus(friend, me)).toMatchObject({
+      status: 'offline',
+      last_seen: new Date(T).toISOString(),
+      v: T,
+      clients: {},
+    });
+  });
+
   it('writes a burst of transitions through as one statement', async () => {
     const users = ids(300);
     await repo.ensureUsers(users);

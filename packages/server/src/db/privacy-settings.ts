@@ -75,6 +75,15 @@ export async function updateSettings(
     const before = settingsOfRow(row as Row);
     const after: StoredPrivacy = { ...before, ...change };
     if (!after.invisible) Object.assign(after, { hiddenLastSeen: null, hiddenV: null });
+    if (after.invisible && !before.invisible) {
+      // Frozen at once, at the durable record, until the change's own version freezes it: were anything after
+      // this to fail, others would still see a still offline user, never the live last_seen and version.
+      const [held] = await rows(
+        tx as unknown as Db,
+        sql`select last_seen, v from user_presence where user_id = ${userId}`,
+      );
+      Object.assign(after, { hiddenLastSeen: toMs(held?.last_seen), hiddenV: Number(held?.v ?? 0) });
+    }
     await tx.execute(sql`update privacy_settings set invisible = ${after.invisible},
       last_seen = ${after.lastSeen}, hidden_last_seen = ${iso(after.hiddenLastSeen)}::timestamptz,
       hidden_v = ${after.hiddenV} where user_id = ${userId}`);
