@@ -14,8 +14,8 @@ describe.skipIf(nodes === null)('the test run’s Redis Cluster', () => {
   afterAll(() => cluster.disconnect());
 
   it('is three masters sharing every slot', async () => {
-    const slots = (await cluster.cluster('SLOTS')) as Array<[number, number, [string, number]]>;
-    const masters = new Set(slots.map(([, , master]) => master[1]));
+    const slots = await cluster.cluster('SLOTS');
+    const masters = new Set(slots.map(([, , master]) => master?.[1]));
     expect(masters.size).toBe(3);
     const covered = slots.reduce((sum, [from, to]) => sum + (to - from + 1), 0);
     expect(covered).toBe(16_384);
