@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type {
   BackendHealth,
   ExpireOutcome,
@@ -13,10 +12,11 @@ import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import { cleanup } from './redis/cleanup.js';
 import { RedisGraphVersions } from './redis/graph-versions.js';
-import { type RedisKeys, redisKeys } from './redis/keys.js';
+import { clusterKeys, type RedisKeys, redisKeys } from './redis/keys.js';
 import { RedisLeases } from './redis/leases.js';
 import { RedisLiveness } from './redis/liveness.js';
 import { ProcessRegistry } from './redis/process-registry.js';
+import type { RedisClient } from './redis/replies.js';
 import { defineScripts } from './redis/scripts.js';
 import { RedisTyping } from './redis/typing.js';
 import { RedisUserStates } from './redis/user-states.js';
@@ -31,6 +31,11 @@ export interface RedisStoreOptions {
   processTtlMs: number;
   /** Prepended to every key; tests use one of their own. */
   prefix?: string;
+  /**
+   * On a Redis Cluster: how many shards the cross-user keys are split into (config's REDIS_CLUSTER_SHARDS);
+   * absent on a single Redis, whose v1 layout has none.
+   */
+  clusterShards?: number;
 }
 
 /**
@@ -51,12 +56,15 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   private readonly versions: RedisGraphVersions;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisStoreOptions,
   ) {
     defineScripts(redis);
     this.rules = options.rules;
-    this.keys = redisKeys(options.prefix);
+    this.keys =
+      options.clusterShards === undefined
+        ? redisKeys(options.prefix)
+        : clusterKeys(options.prefix ?? '', options.clusterShards);
     this.process = new ProcessRegistry(redis, this.keys, options.processId, options.processTtlMs);
     this.liveness = new RedisLiveness(redis, this.keys, this.rules, options.ttlSeconds, this.process);
     this.states = new RedisUserStates(redis, this.keys, options.ttlSeconds);

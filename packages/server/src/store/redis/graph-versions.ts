@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { ConversationId, UserId } from '../../core/types.js';
 import type { RedisKeys } from './keys.js';
-import { pipeline } from './replies.js';
+import { pipelines, type RedisClient } from './replies.js';
 
 /** Longer than any cached list lives (SetCache's TTL), so a counter never restarts under a cached entry. */
 const GRAPH_VERSION_TTL_S = 3_600;
@@ -9,7 +8,7 @@ const GRAPH_VERSION_TTL_S = 3_600;
 /** A counter per user and per conversation, bumped by each graph change touching it. */
 export class RedisGraphVersions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -23,8 +22,10 @@ export class RedisGraphVersions {
       ...conversations.map((c) => this.keys.graphVersion('conversation', c)),
     ];
     if (keys.length === 0) return;
-    await pipeline(this.redis, (pipe) => {
-      for (const key of keys) pipe.incr(key).expire(key, GRAPH_VERSION_TTL_S);
+    // Each counter is a slot of its own on a cluster: one pipeline per key there, one for all on a single Redis.
+    const groups = this.keys.clustered ? keys.map((key) => [key]) : [keys];
+    await pipelines(this.redis, groups, (pipe, group) => {
+      for (const key of group) pipe.incr(key).expire(key, GRAPH_VERSION_TTL_S);
     });
   }
 }

@@ -1,19 +1,21 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { Redis } from 'ioredis';
 import type { DeviceState, UserState } from '../../core/rules.js';
 import type { UserId } from '../../core/types.js';
 import { countedDevice, packDevice, parseDevice } from './devices.js';
-import type { RedisKeys } from './keys.js';
-import { optionalNumber as num, pipeline } from './replies.js';
+import { allShards, type RedisKeys } from './keys.js';
+import { byShard, optionalNumber as num, pipelines, type RedisClient } from './replies.js';
 import { queueScript } from './scripts.js';
 
 /** The restore script's answer when it wrote a state (not only moved times). */
 const STATE_WRITTEN = 2;
 
-/** Whole user states read from and written to the user hashes, outside any liveness decision. */
+/**
+ * Whole user states read from and written to the user hashes, outside any liveness decision. Batches go out as
+ * one pipeline per shard (one on a single Redis).
+ */
 export class RedisUserStates {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
   ) {}
@@ -21,20 +23,24 @@ export class RedisUserStates {
   async getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const found = new Map<UserId, UserState>();
     if (userIds.length === 0) return found;
-    const replies = await pipeline(this.redis, (pipe) => {
-      for (const userId of userIds) pipe.hgetall(this.keys.user(userId));
+    const shards = this.byShard(userIds);
+    const replies = await pipelines(this.redis, shards, (pipe, { items }) => {
+      for (const userId of items) pipe.hgetall(this.keys.user(userId));
     });
-    replies.forEach((reply, i) => {
-      const state = parseUserHash(reply as Record<string, string>);
-      if (state !== null) found.set(userIds[i] as UserId, state);
+    shards.forEach(({ items }, s) => {
+      items.forEach((userId, i) => {
+        const state = parseUserHash((replies[s] as unknown[])[i] as Record<string, string>);
+        if (state !== null) found.set(userId, state);
+      });
     });
     return found;
   }
 
   async fill(states: ReadonlyMap<UserId, UserState>): Promise<void> {
     if (states.size === 0) return;
-    await pipeline(this.redis, (pipe) => {
-      for (const [userId, state] of states) {
+    await pipelines(this.redis, this.byShard([...states.keys()]), (pipe, { items }) => {
+      for (const userId of items) {
+        const state = states.get(userId) as UserState;
         const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
         queueScript(
           pipe,
@@ -53,18 +59,33 @@ export class RedisUserStates {
     });
   }
 
+  /** On a cluster the cursor is `{shard}:{cursor in that shard}`, the shards walked one after the other. */
   async scanOnline(
     cursor: string,
     count: number,
   ): Promise<{ cursor: string; states: Map<UserId, UserState> }> {
-    const [next, flat] = await this.redis.zscan(this.keys.online, cursor, 'COUNT', count);
+    const sharded = this.keys.shards > 1;
+    let shard = 0;
+    let inner = cursor;
+    if (sharded && cursor !== '0') {
+      const at = cursor.indexOf(':');
+      shard = Number(cursor.slice(0, at));
+      inner = cursor.slice(at + 1);
+    }
+    const [next, flat] = await this.redis.zscan(this.keys.online(shard), inner, 'COUNT', count);
     const ids: UserId[] = [];
     for (let i = 0; i < flat.length; i += 2) ids.push(Number(flat[i]));
-    return { cursor: next, states: await this.getMany(ids) };
+    let following = '0';
+    if (next !== '0') following = sharded ? `${shard}:${next}` : next;
+    else if (shard + 1 < this.keys.shards) following = `${shard + 1}:0`;
+    return { cursor: following, states: await this.getMany(ids) };
   }
 
-  countOnline(): Promise<number> {
-    return this.redis.zcard(this.keys.online);
+  async countOnline(): Promise<number> {
+    const counts = await Promise.all(
+      allShards(this.keys).map((shard) => this.redis.zcard(this.keys.online(shard))),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -74,12 +95,14 @@ export class RedisUserStates {
    */
   async restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
     if (states.size === 0) return [];
-    const replies = await pipeline(this.redis, (pipe) => {
-      for (const [userId, s] of states) {
+    const shards = this.byShard([...states.keys()]);
+    const replies = await pipelines(this.redis, shards, (pipe, { shard, items }) => {
+      for (const userId of items) {
+        const s = states.get(userId) as UserState;
         queueScript(
           pipe,
           'restore',
-          [this.keys.user(userId), this.keys.online, this.keys.processes],
+          [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)],
           [
             userId,
             s.status,
@@ -93,8 +116,17 @@ export class RedisUserStates {
         );
       }
     });
-    const ids = [...states.keys()];
-    return ids.filter((_, i) => replies[i] === STATE_WRITTEN);
+    const written = new Set<UserId>();
+    shards.forEach(({ items }, g) => {
+      items.forEach((userId, i) => {
+        if ((replies[g] as unknown[])[i] === STATE_WRITTEN) written.add(userId);
+      });
+    });
+    return [...states.keys()].filter((userId) => written.has(userId));
+  }
+
+  private byShard(userIds: readonly UserId[]): Array<{ shard: number; items: UserId[] }> {
+    return byShard(userIds, (u) => this.keys.shardOf(u));
   }
 }
 
