@@ -56,14 +56,14 @@ describe.skipIf(nodes === null)('the test run’s Redis Cluster', () => {
     prefixes.push(prefix);
     const s = store('layout', prefix);
     await s.register();
-    // Users 1 and 17 share shard 1 (of 16); user 2 is in shard 2. One batch spans both shards.
+    // Users 1 and 65 share shard 1 (of 64); user 2 is in shard 2. One batch spans both shards.
     await s.heartbeat([
       { userId: 1, status: 'away', at: T },
       { userId: 2, status: 'online', at: T },
-      { userId: 17, status: 'online', at: T },
+      { userId: 65, status: 'online', at: T },
     ]);
     await s.startTyping(1, 9, T, 3_000);
-    expect(await cluster.zrange(`${prefix}presence:online_users:{1}`, 0, -1)).toEqual(['1', '17']);
+    expect(await cluster.zrange(`${prefix}presence:online_users:{1}`, 0, -1)).toEqual(['1', '65']);
     expect(await cluster.zrange(`${prefix}presence:online_users:{2}`, 0, -1)).toEqual(['2']);
     expect(await cluster.hgetall(`${prefix}presence:user:{1}:1`)).toMatchObject({
       status: 'away',

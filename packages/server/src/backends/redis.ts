@@ -1,15 +1,18 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisBus } from '../bus/redis-bus.js';
+import { REDIS_CLUSTER_SHARDS, type RedisNode } from '../config.js';
 import type { RuleConfig } from '../core/rules.js';
 import type { Clock } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import { FailoverStore } from '../store/failover-store.js';
 import { MemoryStore } from '../store/memory-store.js';
+import type { RedisClient } from '../store/redis/replies.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Backend } from './backend.js';
 
 export interface RedisBackendOptions {
-  url: string;
+  /** One Redis (REDIS_URL), or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES). */
+  target: { url: string } | { cluster: RedisNode[] };
   prefix: string;
   rules: RuleConfig;
   processId: string;
@@ -26,13 +29,7 @@ export interface RedisBackendOptions {
  * wrapper, so an outage puts this process in degraded mode instead of failing every call.
  */
 export async function openRedisBackend(options: RedisBackendOptions): Promise<Backend> {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 1,
-    // A Redis that hangs instead of failing must not hang every call: time out, and degraded mode takes over.
-    commandTimeout: options.commandTimeoutMs,
-  });
+  const redis = openClient(options);
   // Failures surface on the calls (and put the process in degraded mode); the client's own events stay quiet.
   redis.on('error', () => {});
   const subscriber = redis.duplicate();
@@ -45,6 +42,7 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
       ttlSeconds: options.ttlSeconds,
       processTtlMs: options.processTtlMs,
       prefix: options.prefix,
+      clusterShards: 'cluster' in options.target ? REDIS_CLUSTER_SHARDS : undefined,
     });
     await primary.register();
     const bus = await RedisBus.create(redis, subscriber, options.prefix);
@@ -79,4 +77,19 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
     redis.disconnect();
     throw error;
   }
+}
+
+function openClient(options: RedisBackendOptions): RedisClient {
+  const connection = {
+    maxRetriesPerRequest: 1,
+    // A Redis that hangs instead of failing must not hang every call: time out, and degraded mode takes over.
+    commandTimeout: options.commandTimeoutMs,
+  };
+  if ('url' in options.target)
+    return new Redis(options.target.url, { lazyConnect: true, enableAutoPipelining: true, ...connection });
+  return new Cluster(options.target.cluster, {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    redisOptions: connection,
+  });
 }

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
+import { REDIS_CLUSTER_SHARDS } from '../../src/config.js';
 import type { HotStore } from '../../src/core/ports.js';
 import type { RuleConfig } from '../../src/core/rules.js';
 import { FailoverStore } from '../../src/store/failover-store.js';
@@ -76,7 +77,7 @@ function redisStores() {
 }
 
 /** Shards of the cluster layout in the tests: the production number, so the suites walk as many. */
-export const TEST_CLUSTER_SHARDS = 16;
+export const TEST_CLUSTER_SHARDS = REDIS_CLUSTER_SHARDS;
 
 /** `host:port,…` as ioredis's Cluster takes its seed nodes. */
 export const clusterSeeds = (nodes: string) =>
