@@ -132,10 +132,13 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
   return raw;
 }
 
-/** `host:port,host:port,…`: the seed nodes of a Redis Cluster. */
 function redisNodes(env: Env, name: string): RedisNode[] | undefined {
   const raw = optional(env, name);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseRedisNodes(raw, name);
+}
+
+/** `host:port,host:port,…`: the seed nodes of a Redis Cluster; a ConfigError naming `name` for a bad one. */
+export function parseRedisNodes(raw: string, name = 'REDIS_CLUSTER_NODES'): RedisNode[] {
   return raw.split(',').map((entry) => {
     const node = entry.trim();
     const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):([0-9]{1,5})$/.exec(node);

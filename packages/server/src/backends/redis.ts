@@ -89,7 +89,10 @@ function openClient(options: RedisBackendOptions): RedisClient {
     return new Redis(options.target.url, { lazyConnect: true, enableAutoPipelining: true, ...connection });
   return new Cluster(options.target.cluster, {
     lazyConnect: true,
-    enableAutoPipelining: true,
+    // Off on a cluster: ioredis picks an auto-pipeline's node from the command's first argument, which for a
+    // script is its key count, not a key, so script calls of different slots land in one pipeline and fail
+    // (redis/ioredis#2109). The store groups its batches by slot itself.
+    enableAutoPipelining: false,
     redisOptions: connection,
   });
 }
