@@ -1,11 +1,14 @@
 import { Cluster, Redis } from 'ioredis';
 import { RedisBus } from '../bus/redis-bus.js';
+import { ShardedRedisBus } from '../bus/sharded-redis-bus.js';
 import { REDIS_CLUSTER_SHARDS, type RedisNode } from '../config.js';
+import { userOfGroup } from '../core/ports.js';
 import type { RuleConfig } from '../core/rules.js';
 import type { Clock } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import { FailoverStore } from '../store/failover-store.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { clusterBusChannels } from '../store/redis/keys.js';
 import type { RedisClient } from '../store/redis/replies.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Backend } from './backend.js';
@@ -32,7 +35,15 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
   const redis = openClient(options);
   // Failures surface on the calls (and put the process in degraded mode); the client's own events stay quiet.
   redis.on('error', () => {});
-  const subscriber = redis.duplicate();
+  // On a cluster the bus subscribes per node (sharded pub/sub); on one Redis, one connection of its own.
+  const subscriber =
+    redis instanceof Cluster && 'cluster' in options.target
+      ? new Cluster(options.target.cluster, {
+          ...redis.options,
+          shardedSubscribers: true,
+          lazyConnect: false,
+        })
+      : redis.duplicate();
   subscriber.on('error', () => {});
   try {
     await redis.connect();
@@ -45,7 +56,10 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
       clusterShards: 'cluster' in options.target ? REDIS_CLUSTER_SHARDS : undefined,
     });
     await primary.register();
-    const bus = await RedisBus.create(redis, subscriber, options.prefix);
+    const bus =
+      redis instanceof Cluster && subscriber instanceof Cluster
+        ? await ShardedRedisBus.create(redis, subscriber, clusterChannels(options.prefix))
+        : await RedisBus.create(redis, subscriber, options.prefix);
     const listeners: Array<(degraded: boolean) => void> = [];
     const failover = new FailoverStore(
       primary,
@@ -95,4 +109,16 @@ function openClient(options: RedisBackendOptions): RedisClient {
     enableAutoPipelining: false,
     redisOptions: connection,
   });
+}
+
+/** A user's group to the user's own channel; every other group (graph changes) to the one all processes read. */
+function clusterChannels(prefix: string): { channelOf: (group: string) => string; broadcast: string } {
+  const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
+  return {
+    channelOf: (group) => {
+      const userId = userOfGroup(group);
+      return userId === null ? channels.broadcast : channels.user(userId);
+    },
+    broadcast: channels.broadcast,
+  };
 }

@@ -101,8 +101,11 @@ export class Session {
       { perSecond: limits.typingPerSecond, burst: limits.typingBurst },
       clock,
     );
-    this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
-    this.connected = options.service.connect(options.userId, options.device);
+    const group = userGroup(options.userId);
+    this.unsubscribe = options.bus.subscribe(group, (payload) => this.deliver(payload));
+    // The snapshot is read after the subscription holds, so a change it misses is one the bus brings.
+    const subscribed = options.bus.ready?.(group) ?? Promise.resolve();
+    this.connected = subscribed.then(() => options.service.connect(options.userId, options.device));
     this.connected
       .then(() => this.sendSnapshot())
       .catch((error) => {

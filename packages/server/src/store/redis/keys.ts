@@ -81,7 +81,22 @@ export function clusterKeys(prefix: string, shards: number): RedisKeys {
 /** Every shard number of a layout, in order. */
 export const allShards = (keys: RedisKeys): number[] => Array.from({ length: keys.shards }, (_, i) => i);
 
-/** The pub/sub channel that carries every broadcast between processes. */
+/**
+ * The sharded pub/sub channels of a Redis Cluster: one per user, in the slot of the user's keys (so a
+ * process's subscriptions spread over the nodes as its users do), and one that every process reads.
+ */
+export function clusterBusChannels(
+  prefix: string,
+  shards: number,
+): { user(userId: UserId): string; broadcast: string } {
+  const base = `${prefix}presence:bus:`;
+  return {
+    user: (userId) => `${base}{${userId % shards}}:${userId}`,
+    broadcast: `${base}{all}`,
+  };
+}
+
+/** The pub/sub channel that carries every broadcast between processes (on a single Redis). */
 export const busChannel = (prefix = ''): string => `${prefix}presence:bus`;
 
 /** A member of `typingDue`: one user typing in one conversation. */
