@@ -21,6 +21,7 @@ import { ShardedRedisBus } from '../packages/server/src/bus/sharded-redis-bus.ts
 import { REDIS_CLUSTER_SHARDS } from '../packages/server/src/config.ts';
 import { userGroup, userOfGroup } from '../packages/server/src/core/ports.ts';
 import { clusterBusChannels } from '../packages/server/src/store/redis/keys.ts';
+import { RedisStore } from '../packages/server/src/store/redis-store.ts';
 import { startRedisCluster } from '../packages/server/test/support/redis-cluster.ts';
 import { describeMachine } from './machine.mjs';
 
@@ -127,6 +128,30 @@ async function measure(kind, target, processes) {
   };
 }
 
+/** Hot state per online user: bytes of Redis memory for MEMORY_USERS users with one heartbeating device. */
+const MEMORY_USERS = 20_000;
+async function memoryPerUser(client, usedMemory, clusterShards) {
+  const prefix = `bench:${randomBytes(4).toString('hex')}:`;
+  const rules = { presenceTimeoutMs: 60_000, disconnectGraceMs: 5_000, heartbeatMinIntervalMs: 10_000 };
+  const store = new RedisStore(client, {
+    rules,
+    processId: 'bench',
+    ttlSeconds: 300,
+    processTtlMs: 60_000,
+    prefix,
+    clusterShards,
+  });
+  await store.register();
+  const before = await usedMemory();
+  const at = Date.now();
+  for (let u = 1; u <= MEMORY_USERS; u += 1_000)
+    await store.heartbeat(
+      Array.from({ length: 1_000 }, (_, i) => ({ userId: u + i, status: 'online', at, device: 'phone-1' })),
+    );
+  const bytes = Math.round(((await usedMemory()) - before) / MEMORY_USERS);
+  return { bytes, prefix };
+}
+
 const cluster = await startRedisCluster();
 const seeds = cluster.nodes
   .split(',')
@@ -152,6 +177,19 @@ try {
       );
     }
   }
+  const single = new Redis(values['redis-url']);
+  const used = async (node) => Number(/used_memory:(\d+)/.exec(await node.info('memory'))?.[1]);
+  const one = await memoryPerUser(single, () => used(single));
+  for (const key of await single.keys(`${one.prefix}*`)) await single.del(key);
+  single.disconnect();
+  const onCluster = new Cluster(seeds);
+  const clusterUsed = async () =>
+    (await Promise.all(onCluster.nodes('master').map(used))).reduce((a, b) => a + b, 0);
+  const sharded = await memoryPerUser(onCluster, clusterUsed, REDIS_CLUSTER_SHARDS);
+  onCluster.disconnect();
+  console.log(
+    `hot state per online user (one device, ${MEMORY_USERS} users): ${one.bytes} bytes on one Redis, ${sharded.bytes} bytes on the cluster layout`,
+  );
 } finally {
   await cluster.stop();
 }
