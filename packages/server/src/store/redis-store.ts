@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type {
   BackendHealth,
   ExpireOutcome,
@@ -207,7 +208,13 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   }
 
   isOutage(error: unknown): boolean {
-    return !this.connected || (error instanceof Error && /timed out/i.test(error.message));
+    if (!this.connected) return true;
+    if (!(error instanceof Error)) return false;
+    // On a cluster the client stays ready while one master is away: its commands then fail this way until a
+    // replica takes over.
+    return /timed out|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Connection is closed|ClusterAllFailed/i.test(
+      error.message,
+    );
   }
 
   onReconnect(listener: () => void): () => void {
@@ -215,8 +222,11 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return () => this.redis.off('ready', listener);
   }
 
+  /** On a cluster, whether the node asked serves every slot (a master away and not yet replaced: no). */
   async ping(): Promise<boolean> {
     try {
+      if (this.redis instanceof Cluster)
+        return (await this.redis.cluster('INFO')).includes('cluster_state:ok');
       return (await this.redis.ping()) === 'PONG';
     } catch {
       return false;

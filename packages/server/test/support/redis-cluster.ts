@@ -84,6 +84,9 @@ async function startNode(dir: string, port: number): Promise<RedisClusterNode> {
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
       '2000',
+      // A replica syncs at once (the default waits 5 s for more replicas), so a failover test can start sooner.
+      '--repl-diskless-sync-delay',
+      '0',
       '--save',
       '',
       '--appendonly',
@@ -113,8 +116,9 @@ async function startNode(dir: string, port: number): Promise<RedisClusterNode> {
 }
 
 /**
- * Waits until every node says `cluster_state:ok` and knows every slot. Redis announces no such event, so this
- * asks each node again, briefly, until it does.
+ * Waits until every node says `cluster_state:ok` and knows every slot, and every replica has synced with its
+ * master (only a synced replica can take over). Redis announces neither, so this asks each node again,
+ * briefly, until it does.
  */
 async function waitForClusterOk(ports: readonly number[]): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -124,7 +128,9 @@ async function waitForClusterOk(ports: readonly number[]): Promise<void> {
       await client.connect();
       for (;;) {
         const info = await client.cluster('INFO');
-        if (info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384')) break;
+        const replication = await client.info('replication');
+        const synced = replication.includes('role:master') || replication.includes('master_link_status:up');
+        if (info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && synced) break;
         if (Date.now() > deadline) throw new Error(`node ${port} never reached cluster_state:ok: ${info}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
