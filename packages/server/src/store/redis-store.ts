@@ -19,6 +19,7 @@ import { RedisLiveness } from './redis/liveness.js';
 import { ProcessRegistry } from './redis/process-registry.js';
 import type { RedisClient } from './redis/replies.js';
 import { defineScripts } from './redis/scripts.js';
+import { ShardNodes } from './redis/shard-nodes.js';
 import { RedisTyping } from './redis/typing.js';
 import { RedisUserStates } from './redis/user-states.js';
 
@@ -50,6 +51,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   readonly rules: RuleConfig;
   private readonly keys: RedisKeys;
   private readonly process: ProcessRegistry;
+  private readonly nodes: ShardNodes;
   private readonly liveness: RedisLiveness;
   private readonly states: RedisUserStates;
   private readonly typing: RedisTyping;
@@ -67,16 +69,24 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
         ? redisKeys(options.prefix)
         : clusterKeys(options.prefix ?? '', options.clusterShards);
     this.process = new ProcessRegistry(redis, this.keys, options.processId, options.processTtlMs);
-    this.liveness = new RedisLiveness(redis, this.keys, this.rules, options.ttlSeconds, this.process);
-    this.states = new RedisUserStates(redis, this.keys, options.ttlSeconds);
+    this.nodes = new ShardNodes(redis, this.keys);
+    this.liveness = new RedisLiveness(
+      redis,
+      this.keys,
+      this.rules,
+      options.ttlSeconds,
+      this.process,
+      this.nodes,
+    );
+    this.states = new RedisUserStates(redis, this.keys, options.ttlSeconds, this.nodes);
     this.typing = new RedisTyping(redis, this.keys);
     this.leases = new RedisLeases(redis, this.keys);
     this.versions = new RedisGraphVersions(redis, this.keys);
   }
 
   /** Announces this process as alive, so its WebSocket counts are believed. Call before the first connect. */
-  register(): Promise<void> {
-    return this.process.register();
+  async register(): Promise<void> {
+    await Promise.all([this.process.register(), this.nodes.load()]);
   }
 
   renewProcess(): Promise<void> {

@@ -12,6 +12,7 @@ import { allShards, type RedisKeys, typingDueMember } from './keys.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { byShard, optionalNumber as num, pipelines, type RedisClient } from './replies.js';
 import { queueScript, runScript } from './scripts.js';
+import type { ShardNodes } from './shard-nodes.js';
 
 /** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
 const HEARTBEAT_CHUNK = 200;
@@ -47,6 +48,7 @@ export class RedisLiveness {
     private readonly rules: RuleConfig,
     private readonly ttlSeconds: number,
     private readonly process: ProcessRegistry,
+    private readonly nodes: ShardNodes,
   ) {}
 
   async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
@@ -71,23 +73,28 @@ export class RedisLiveness {
       }
       return { shard, chunks };
     });
-    const replies = await pipelines(this.redis, shards, (pipe, { shard, chunks }) => {
-      for (const chunk of chunks) {
-        const keys = [this.keys.online(shard), this.keys.processes(shard)];
-        const args: (string | number)[] = [
-          (chunk[0] as Indexed<HeartbeatInput>).item.at,
-          heartbeatMinIntervalMs,
-          this.ttlSeconds,
-          presenceTimeoutMs,
-          disconnectGraceMs,
-        ];
-        for (const { item } of chunk) {
-          keys.push(this.keys.user(item.userId));
-          args.push(item.userId, item.status, item.device ?? DEFAULT_DEVICE, item.client ?? 'web');
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { shard, chunks }) => {
+        for (const chunk of chunks) {
+          const keys = [this.keys.online(shard), this.keys.processes(shard)];
+          const args: (string | number)[] = [
+            (chunk[0] as Indexed<HeartbeatInput>).item.at,
+            heartbeatMinIntervalMs,
+            this.ttlSeconds,
+            presenceTimeoutMs,
+            disconnectGraceMs,
+          ];
+          for (const { item } of chunk) {
+            keys.push(this.keys.user(item.userId));
+            args.push(item.userId, item.status, item.device ?? DEFAULT_DEVICE, item.client ?? 'web');
+          }
+          queueScript(pipe, 'heartbeats', keys, args);
         }
-        queueScript(pipe, 'heartbeats', keys, args);
-      }
-    });
+      },
+      this.nodes.of,
+    );
     const outcomes: HeartbeatOutcome[] = new Array(inputs.length);
     shards.forEach(({ chunks }, s) => {
       (replies[s] as unknown[]).forEach((reply, c) => {
@@ -183,17 +190,22 @@ export class RedisLiveness {
   async activity(userIds: readonly UserId[], at: number): Promise<void> {
     if (userIds.length === 0) return;
     const shards = byShard(userIds, (u) => this.keys.shardOf(u));
-    await pipelines(this.redis, shards, (pipe, { items }) => {
-      for (let i = 0; i < items.length; i += TOUCH_CHUNK) {
-        const chunk = items.slice(i, i + TOUCH_CHUNK);
-        queueScript(
-          pipe,
-          'activity',
-          chunk.map((u) => this.keys.user(u)),
-          [at, ...chunk],
-        );
-      }
-    });
+    await pipelines(
+      this.redis,
+      shards,
+      (pipe, { items }) => {
+        for (let i = 0; i < items.length; i += TOUCH_CHUNK) {
+          const chunk = items.slice(i, i + TOUCH_CHUNK);
+          queueScript(
+            pipe,
+            'activity',
+            chunk.map((u) => this.keys.user(u)),
+            [at, ...chunk],
+          );
+        }
+      },
+      this.nodes.of,
+    );
   }
 
   /**
@@ -210,20 +222,25 @@ export class RedisLiveness {
       presenceTimeoutMs,
       disconnectGraceMs,
     ];
-    const replies = await pipelines(this.redis, this.everyShard(held), (pipe, { shard, items }) => {
-      let i = 0;
-      do {
-        const chunk = items.slice(i, i + TOUCH_CHUNK);
-        const keys = [
-          this.keys.online(shard),
-          this.keys.processes(shard),
-          ...chunk.map((h) => this.keys.user(h.userId)),
-        ];
-        const args = chunk.flatMap((h) => [h.userId, h.device ?? DEFAULT_DEVICE, h.sockets]);
-        queueScript(pipe, 'touch', keys, [...fixed, ...args]);
-        i += TOUCH_CHUNK;
-      } while (i < items.length);
-    });
+    const replies = await pipelines(
+      this.redis,
+      this.everyShard(held),
+      (pipe, { shard, items }) => {
+        let i = 0;
+        do {
+          const chunk = items.slice(i, i + TOUCH_CHUNK);
+          const keys = [
+            this.keys.online(shard),
+            this.keys.processes(shard),
+            ...chunk.map((h) => this.keys.user(h.userId)),
+          ];
+          const args = chunk.flatMap((h) => [h.userId, h.device ?? DEFAULT_DEVICE, h.sockets]);
+          queueScript(pipe, 'touch', keys, [...fixed, ...args]);
+          i += TOUCH_CHUNK;
+        } while (i < items.length);
+      },
+      this.nodes.of,
+    );
     return [...new Set((replies.flat() as string[][]).flat().map(Number))];
   }
 
@@ -280,11 +297,16 @@ export class RedisLiveness {
 
   /** Without announcing anything: the devices' deadlines then run from their last sign of life. */
   async detach(held: readonly HeldSockets[]): Promise<void> {
-    await pipelines(this.redis, this.everyShard(held), (pipe, { shard, items }) => {
-      for (const { userId, device } of items)
-        pipe.hdel(this.keys.user(userId), `c:${this.process.id}:${device ?? DEFAULT_DEVICE}`);
-      pipe.zrem(this.keys.processes(shard), this.process.id);
-    });
+    await pipelines(
+      this.redis,
+      this.everyShard(held),
+      (pipe, { shard, items }) => {
+        for (const { userId, device } of items)
+          pipe.hdel(this.keys.user(userId), `c:${this.process.id}:${device ?? DEFAULT_DEVICE}`);
+        pipe.zrem(this.keys.processes(shard), this.process.id);
+      },
+      this.nodes.of,
+    );
   }
 
   /** A user's hash with its shard's online and processes sets: the keys of every per-user script. */

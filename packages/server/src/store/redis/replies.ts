@@ -18,15 +18,44 @@ export async function pipeline(
 }
 
 /**
- * One pipeline per group, sent at once, replies in the order of the groups. A Cluster pipeline must keep to
- * one slot, so callers group by shard (one group on a single Redis: one round trip, as before).
+ * Groups of commands sent as pipelines at once, replies in the order of the groups. A Cluster pipeline must keep
+ * to the slots of one node, so callers group by shard and name each group's node (`nodeOf`): the groups of one
+ * node share one pipeline (one round trip per node), each group's replies split back out. Without `nodeOf`,
+ * one pipeline per group; on a single Redis there is one group.
  */
 export async function pipelines<T>(
   redis: RedisClient,
   groups: readonly T[],
   build: (pipe: ChainableCommander, group: T) => void,
+  nodeOf?: (group: T) => string,
 ): Promise<unknown[][]> {
-  return Promise.all(groups.map((group) => pipeline(redis, (pipe) => build(pipe, group))));
+  const byNode = new Map<string, number[]>();
+  groups.forEach((group, i) => {
+    const node = nodeOf ? nodeOf(group) : String(i);
+    const list = byNode.get(node);
+    if (list === undefined) byNode.set(node, [i]);
+    else list.push(i);
+  });
+  const out: unknown[][] = new Array(groups.length);
+  await Promise.all(
+    [...byNode.values()].map(async (indices) => {
+      const counts: number[] = [];
+      const replies = await pipeline(redis, (pipe) => {
+        for (const i of indices) {
+          const before = pipe.length;
+          build(pipe, groups[i] as T);
+          counts.push(pipe.length - before);
+        }
+      });
+      let at = 0;
+      indices.forEach((i, k) => {
+        const n = counts[k] as number;
+        out[i] = replies.slice(at, at + n);
+        at += n;
+      });
+    }),
+  );
+  return out;
 }
 
 /** Items split by shard, in their order within each shard; the shards in ascending order. */

@@ -5,6 +5,7 @@ import { countedDevice, packDevice, parseDevice } from './devices.js';
 import { allShards, type RedisKeys } from './keys.js';
 import { byShard, optionalNumber as num, pipelines, type RedisClient } from './replies.js';
 import { queueScript } from './scripts.js';
+import type { ShardNodes } from './shard-nodes.js';
 
 /** The restore script's answer when it wrote a state (not only moved times). */
 const STATE_WRITTEN = 2;
@@ -18,15 +19,21 @@ export class RedisUserStates {
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
+    private readonly nodes: ShardNodes,
   ) {}
 
   async getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const found = new Map<UserId, UserState>();
     if (userIds.length === 0) return found;
     const shards = this.byShard(userIds);
-    const replies = await pipelines(this.redis, shards, (pipe, { items }) => {
-      for (const userId of items) pipe.hgetall(this.keys.user(userId));
-    });
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { items }) => {
+        for (const userId of items) pipe.hgetall(this.keys.user(userId));
+      },
+      this.nodes.of,
+    );
     shards.forEach(({ items }, s) => {
       items.forEach((userId, i) => {
         const state = parseUserHash((replies[s] as unknown[])[i] as Record<string, string>);
@@ -38,25 +45,30 @@ export class RedisUserStates {
 
   async fill(states: ReadonlyMap<UserId, UserState>): Promise<void> {
     if (states.size === 0) return;
-    await pipelines(this.redis, this.byShard([...states.keys()]), (pipe, { items }) => {
-      for (const userId of items) {
-        const state = states.get(userId) as UserState;
-        const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
-        queueScript(
-          pipe,
-          'fill',
-          [this.keys.user(userId)],
-          [
-            state.status,
-            state.lastSeen ?? '',
-            state.lastHeartbeat ?? '',
-            this.ttlSeconds,
-            state.v,
-            ...devices.slice(0, 2),
-          ],
-        );
-      }
-    });
+    await pipelines(
+      this.redis,
+      this.byShard([...states.keys()]),
+      (pipe, { items }) => {
+        for (const userId of items) {
+          const state = states.get(userId) as UserState;
+          const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
+          queueScript(
+            pipe,
+            'fill',
+            [this.keys.user(userId)],
+            [
+              state.status,
+              state.lastSeen ?? '',
+              state.lastHeartbeat ?? '',
+              this.ttlSeconds,
+              state.v,
+              ...devices.slice(0, 2),
+            ],
+          );
+        }
+      },
+      this.nodes.of,
+    );
   }
 
   /** On a cluster the cursor is `{shard}:{cursor in that shard}`, the shards walked one after the other. */
@@ -96,26 +108,31 @@ export class RedisUserStates {
   async restore(states: ReadonlyMap<UserId, UserState>): Promise<UserId[]> {
     if (states.size === 0) return [];
     const shards = this.byShard([...states.keys()]);
-    const replies = await pipelines(this.redis, shards, (pipe, { shard, items }) => {
-      for (const userId of items) {
-        const s = states.get(userId) as UserState;
-        queueScript(
-          pipe,
-          'restore',
-          [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)],
-          [
-            userId,
-            s.status,
-            s.lastSeen ?? '',
-            s.lastHeartbeat ?? '',
-            this.ttlSeconds,
-            liveness(s),
-            s.v,
-            ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
-          ],
-        );
-      }
-    });
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { shard, items }) => {
+        for (const userId of items) {
+          const s = states.get(userId) as UserState;
+          queueScript(
+            pipe,
+            'restore',
+            [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)],
+            [
+              userId,
+              s.status,
+              s.lastSeen ?? '',
+              s.lastHeartbeat ?? '',
+              this.ttlSeconds,
+              liveness(s),
+              s.v,
+              ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
+            ],
+          );
+        }
+      },
+      this.nodes.of,
+    );
     const written = new Set<UserId>();
     shards.forEach(({ items }, g) => {
       items.forEach((userId, i) => {
