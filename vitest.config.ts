@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
+    // One Redis Cluster for the whole run (the cluster backend of the store suites and the cluster suite).
+    globalSetup: ['packages/server/test/support/cluster-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration suites share one PostgreSQL and Redis; each uses its own database or key prefix,

@@ -20,7 +20,15 @@ import { benchProgress } from './progress.mjs';
 import { announce, log, printReport } from './report.mjs';
 import { collectReport, resultsPath, writeReport } from './results.mjs';
 import { serverPhases } from './server-phase.mjs';
-import { newRun, openDatabase, openRedis, seedDatabase, serverTiming, startBenchServer } from './setup.mjs';
+import {
+  newRun,
+  openDatabase,
+  openRedis,
+  openRedisCluster,
+  seedDatabase,
+  serverTiming,
+  startBenchServer,
+} from './setup.mjs';
 import { selfCheck } from './tokens.mjs';
 import { warmUp } from './warmup.mjs';
 import { chooseUsers, startWorkers } from './workers.mjs';
@@ -38,12 +46,12 @@ async function main() {
   announce(run.id, options);
   await selfCheck(run.secret);
 
-  const redis = await openRedis(options, run, cleanup);
+  const redis = options.cluster ? await openRedisCluster(cleanup) : await openRedis(options, run, cleanup);
   const database = await openDatabase(options, run, cleanup);
   const machine = describeMachine({ redisVersion: redis.version, postgresVersion: database.version });
   const seed = await seedDatabase(options, run, database);
   progress.done('seed');
-  const server = await startBenchServer(options, run, database, timing, cleanup);
+  const server = await startBenchServer(options, run, database, timing, cleanup, redis);
   const users = chooseUsers(options);
   const workers = await startWorkers(options, run, users, server.port, cleanup);
   progress.done('server and workers');

@@ -19,7 +19,7 @@ export function serverPhases(options, run, server, workers, redis) {
   const cpuSnapshot = async () => {
     const pids = {
       server: [server.pid],
-      redis: redis.pid ? [redis.pid] : [],
+      redis: redis.pids ?? (redis.pid ? [redis.pid] : []),
       postgres: await postgresPids(options.databaseUrl, run.database),
       ...workers.pids(),
     };

@@ -52,6 +52,23 @@ export async function openRedis({ redisUrl }, run, cleanup) {
   return redis;
 }
 
+/**
+ * A local 3-master Redis Cluster for `--cluster`, started from this machine's redis-server by the test suite's
+ * helper (TypeScript, loaded through tsx) and stopped at the end: its version, its nodes and every node's pid.
+ */
+export async function openRedisCluster(cleanup) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { startRedisCluster } = await import('../packages/server/test/support/redis-cluster.ts');
+  const cluster = await startRedisCluster();
+  cleanup.push(() => cluster.stop());
+  const first = cluster.nodes.split(',')[0];
+  const { version } = await redisInfo(`redis://${first}`);
+  const pids = cluster.members.map((m) => m.process.pid);
+  log(`Redis Cluster of 3 masters on ${cluster.nodes}`);
+  return { version, pid: null, pids, nodes: cluster.nodes };
+}
+
 /** The run's own database, dropped at the end. */
 export async function openDatabase({ databaseUrl }, run, cleanup) {
   const database = await createDatabase(databaseUrl, run.database);
@@ -75,14 +92,14 @@ export async function seedDatabase({ users, friends }, run, database) {
  * Starts `presence serve` on free ports with warnings-only logging and the run's timing, and stops it at the
  * end. `scrape` reads its /metrics.
  */
-export async function startBenchServer({ redisUrl }, run, database, timing, cleanup) {
+export async function startBenchServer({ redisUrl }, run, database, timing, cleanup, redis = {}) {
   const port = await freeTcpPort();
   const udpPort = await freeUdpPort();
   const inspectPort = await freeTcpPort();
   const server = await startServer(
     {
       DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
+      ...(redis.nodes ? { REDIS_CLUSTER_NODES: redis.nodes } : { REDIS_URL: redisUrl }),
       REDIS_KEY_PREFIX: run.prefix,
       AUTH_SECRET: run.secret,
       SERVICE_KEY: randomBytes(16).toString('hex'),

@@ -74,7 +74,10 @@ export interface RunningServer {
 /** The configuration for a partial one: the documented defaults, then the overrides, then the invariants. */
 export function resolveConfig(options: Partial<Config> = {}): Config {
   const defaults = loadConfig({});
-  const production = options.databaseUrl !== undefined || options.redisUrl !== undefined;
+  const production =
+    options.databaseUrl !== undefined ||
+    options.redisUrl !== undefined ||
+    options.redisClusterNodes !== undefined;
   const defined = Object.fromEntries(
     Object.entries(options).filter(([key, v]) => v !== undefined && key in defaults),
   );
@@ -89,9 +92,14 @@ const rulesOf = (config: Config): RuleConfig => ({
 
 function openBackend(config: Config, time: Timings, processId: string, clock: Clock, logger: Logger) {
   const rules = rulesOf(config);
-  if (!config.redisUrl) return openMemoryBackend({ rules, ttlMs: config.presenceTtlS * 1000, clock });
+  const target = config.redisClusterNodes
+    ? { cluster: config.redisClusterNodes }
+    : config.redisUrl
+      ? { url: config.redisUrl }
+      : null;
+  if (target === null) return openMemoryBackend({ rules, ttlMs: config.presenceTtlS * 1000, clock });
   return openRedisBackend({
-    url: config.redisUrl,
+    target,
     prefix: config.redisKeyPrefix,
     rules,
     processId,

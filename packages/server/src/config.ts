@@ -11,6 +11,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES): hot state and bus on the cluster. Exclusive with redisUrl. */
+  redisClusterNodes: RedisNode[] | undefined;
   /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share a Redis. */
   redisKeyPrefix: string;
   /** HS256 secrets for user tokens, comma-separated: a token signed with any verifies, the first signs. */
@@ -59,6 +61,21 @@ export interface Config {
   /** How long deliveries are retried before the events that waited that long are dropped. */
   webhookMaxAgeMs: number;
 }
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * How many shards the keys that span users (online set, processes, typing index and typing sets) are split
+ * into on a Redis Cluster, each shard one hash tag `{N}` and so one slot. Fixed, not a setting: a user's shard
+ * is its id modulo this number, so changing it moves every user's keys, and every process must agree on it.
+ * 64 spreads evenly over a few masters (21/22/21 on the default slot split of three) and leaves room to grow
+ * to 64 masters; a larger number only adds calls to each process's periodic walks over every shard (refresh,
+ * sweep, typing sweep: 64 small calls each).
+ */
+export const REDIS_CLUSTER_SHARDS = 64;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -136,6 +153,28 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
   return raw;
 }
 
+function redisNodes(env: Env, name: string): RedisNode[] | undefined {
+  const raw = optional(env, name);
+  return raw === undefined ? undefined : parseRedisNodes(raw, name);
+}
+
+/** `host:port,host:port,…`: the seed nodes of a Redis Cluster; a ConfigError naming `name` for a bad one. */
+export function parseRedisNodes(raw: string, name = 'REDIS_CLUSTER_NODES'): RedisNode[] {
+  return raw.split(',').map((entry) => {
+    const node = entry.trim();
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):([0-9]{1,5})$/.exec(node);
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65535) {
+      throw new ConfigError(
+        name,
+        'expected comma-separated host:port seed nodes of a Redis Cluster, like 10.0.0.1:7000,10.0.0.2:7000',
+        node,
+      );
+    }
+    return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+  });
+}
+
 /** A comma-separated list of origins (scheme, host, optional port: what a browser sends as `Origin`). */
 function origins(env: Env, name: string): string[] | undefined {
   const raw = optional(env, name);
@@ -166,6 +205,7 @@ function origins(env: Env, name: string): string[] | undefined {
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redisClusterNodes = redisNodes(env, 'REDIS_CLUSTER_NODES');
   const authJwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
   const level = text(env, 'LOG_LEVEL', 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
@@ -178,13 +218,18 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: text(env, 'DATA_DIR', './.data'),
     redisUrl,
+    redisClusterNodes,
     redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX', ''),
     authSecret: optional(env, 'AUTH_SECRET'),
     authJwksUrl,
     authIssuer: optional(env, 'AUTH_ISSUER'),
     authAudience: optional(env, 'AUTH_AUDIENCE'),
     serviceKey: optional(env, 'SERVICE_KEY'),
-    demo: flag(env, 'DEMO', databaseUrl === undefined && redisUrl === undefined),
+    demo: flag(
+      env,
+      'DEMO',
+      databaseUrl === undefined && redisUrl === undefined && redisClusterNodes === undefined,
+    ),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 60_000, 1),
     heartbeatMinIntervalMs: integer(env, 'HEARTBEAT_MIN_INTERVAL_MS', 10_000, 0),
     disconnectGraceMs: integer(env, 'DISCONNECT_GRACE_MS', 5_000, 0),
@@ -226,6 +271,13 @@ export function validateConfig(config: Config): Config {
       String(presenceTtlS),
     );
   }
+  if (config.redisUrl !== undefined && config.redisClusterNodes !== undefined) {
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES',
+      'set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+    );
+  }
+  // No braces: a `{` in the prefix would become every key's hash tag and put the whole cluster on one slot.
   if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(config.redisKeyPrefix)) {
     throw new ConfigError(
       'REDIS_KEY_PREFIX',

@@ -41,6 +41,30 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DEMO: '1' }).demo).toBe(true);
   });
 
+  it('reads REDIS_CLUSTER_NODES as seed nodes, exclusive with REDIS_URL, and refuses a bad node by name', () => {
+    const secret = { AUTH_SECRET: 'a-secret-of-16-chars' };
+    const config = loadConfig({ ...secret, REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.demo).toBe(false);
+    expect(loadConfig({}).redisClusterNodes).toBeUndefined();
+    const both = errorOf({
+      ...secret,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+    });
+    expect(both.variable).toBe('REDIS_CLUSTER_NODES');
+    expect(both.message).toMatch(/not both/);
+    for (const bad of ['127.0.0.1', '127.0.0.1:0', 'redis://127.0.0.1:7000', '127.0.0.1:7000,', 'a:70000']) {
+      const error = errorOf({ ...secret, REDIS_CLUSTER_NODES: bad });
+      expect(error.variable, bad).toBe('REDIS_CLUSTER_NODES');
+      expect(error.message).toMatch(/host:port/);
+    }
+  });
+
   it('names the variable and what it expects for a value that is not a number', () => {
     const error = errorOf({ PRESENCE_TIMEOUT_MS: 'soon' });
     expect(error.variable).toBe('PRESENCE_TIMEOUT_MS');

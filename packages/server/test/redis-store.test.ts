@@ -102,7 +102,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     // The scripts judge a process by Redis's clock, so the test waits on that clock too.
     const runOut = async () => {
       const [seconds, micros] = await redis.time();
-      const until = await redis.zscore(redisKeys(prefix).processes, 'dying');
+      const until = await redis.zscore(redisKeys(prefix).processes(0), 'dying');
       return until === null || Number(until) < Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
     };
     await expect.poll(runOut, { timeout: 10_000 }).toBe(true);
@@ -120,7 +120,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     const keys = redisKeys(prefix);
     // A tiny TTL, so the conversation's typing key (kept for twice the TTL) expires within the test.
     expect(await s.startTyping(5, 77, T, 20)).toBe(true);
-    await expect.poll(() => redis.exists(keys.typing(77)), { timeout: 2_000 }).toBe(0);
+    await expect.poll(() => redis.exists(keys.typing(77, 0)), { timeout: 2_000 }).toBe(0);
     expect(await s.dueTyping(T + 20, 10)).toEqual([{ userId: 5, conversationId: 77 }]);
     expect(await s.expireTyping(5, 77, T + 20)).toBe(true);
     expect(await s.expireTyping(5, 77, T + 20)).toBe(false);
@@ -135,7 +135,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await stalled.connect(6, T);
     const runOut = async () => {
       const [seconds, micros] = await redis.time();
-      const until = await redis.zscore(redisKeys(prefix).processes, 'stalled');
+      const until = await redis.zscore(redisKeys(prefix).processes(0), 'stalled');
       return until === null || Number(until) < Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
     };
     await expect.poll(runOut, { timeout: 10_000 }).toBe(true);
@@ -197,11 +197,11 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await a.detach([{ userId: 3, device: 'default', sockets: 0 }], T + 5);
 
     const named = new Set([
-      keys.online,
-      keys.processes,
-      keys.typingDue,
+      keys.online(0),
+      keys.processes(0),
+      keys.typingDue(0),
       ...[1, 2, 3, 4, 5].map((u) => keys.user(u)),
-      ...[7, 8, 9].map((c) => keys.typing(c)),
+      ...[7, 8, 9].map((c) => keys.typing(c, 0)),
       keys.lease('sync'),
       keys.graphVersion('user', 1),
       keys.graphVersion('conversation', 9),
@@ -209,7 +209,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     const created = await redis.keys(`${own}*`);
     expect(created.filter((key) => !named.has(key))).toEqual([]);
     expect(created).toEqual(
-      expect.arrayContaining([keys.online, keys.processes, keys.user(5), keys.lease('sync')]),
+      expect.arrayContaining([keys.online(0), keys.processes(0), keys.user(5), keys.lease('sync')]),
     );
   });
 

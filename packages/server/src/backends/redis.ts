@@ -1,15 +1,21 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisBus } from '../bus/redis-bus.js';
+import { ShardedRedisBus } from '../bus/sharded-redis-bus.js';
+import { REDIS_CLUSTER_SHARDS, type RedisNode } from '../config.js';
+import { userOfGroup } from '../core/ports.js';
 import type { RuleConfig } from '../core/rules.js';
 import type { Clock } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import { FailoverStore } from '../store/failover-store.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { clusterBusChannels } from '../store/redis/keys.js';
+import type { RedisClient } from '../store/redis/replies.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Backend } from './backend.js';
 
 export interface RedisBackendOptions {
-  url: string;
+  /** One Redis (REDIS_URL), or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES). */
+  target: { url: string } | { cluster: RedisNode[] };
   prefix: string;
   rules: RuleConfig;
   processId: string;
@@ -26,16 +32,18 @@ export interface RedisBackendOptions {
  * wrapper, so an outage puts this process in degraded mode instead of failing every call.
  */
 export async function openRedisBackend(options: RedisBackendOptions): Promise<Backend> {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 1,
-    // A Redis that hangs instead of failing must not hang every call: time out, and degraded mode takes over.
-    commandTimeout: options.commandTimeoutMs,
-  });
+  const redis = openClient(options);
   // Failures surface on the calls (and put the process in degraded mode); the client's own events stay quiet.
   redis.on('error', () => {});
-  const subscriber = redis.duplicate();
+  // On a cluster the bus subscribes per node (sharded pub/sub); on one Redis, one connection of its own.
+  const subscriber =
+    redis instanceof Cluster && 'cluster' in options.target
+      ? new Cluster(options.target.cluster, {
+          ...redis.options,
+          shardedSubscribers: true,
+          lazyConnect: false,
+        })
+      : redis.duplicate();
   subscriber.on('error', () => {});
   try {
     await redis.connect();
@@ -45,9 +53,13 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
       ttlSeconds: options.ttlSeconds,
       processTtlMs: options.processTtlMs,
       prefix: options.prefix,
+      clusterShards: 'cluster' in options.target ? REDIS_CLUSTER_SHARDS : undefined,
     });
     await primary.register();
-    const bus = await RedisBus.create(redis, subscriber, options.prefix);
+    const bus =
+      redis instanceof Cluster && subscriber instanceof Cluster
+        ? await ShardedRedisBus.create(redis, subscriber, clusterChannels(options.prefix))
+        : await RedisBus.create(redis, subscriber, options.prefix);
     const listeners: Array<(degraded: boolean) => void> = [];
     const failover = new FailoverStore(
       primary,
@@ -79,4 +91,34 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
     redis.disconnect();
     throw error;
   }
+}
+
+function openClient(options: RedisBackendOptions): RedisClient {
+  const connection = {
+    maxRetriesPerRequest: 1,
+    // A Redis that hangs instead of failing must not hang every call: time out, and degraded mode takes over.
+    commandTimeout: options.commandTimeoutMs,
+  };
+  if ('url' in options.target)
+    return new Redis(options.target.url, { lazyConnect: true, enableAutoPipelining: true, ...connection });
+  return new Cluster(options.target.cluster, {
+    lazyConnect: true,
+    // Off on a cluster: ioredis picks an auto-pipeline's node from the command's first argument, which for a
+    // script is its key count, not a key, so script calls of different slots land in one pipeline and fail
+    // (redis/ioredis#2109). The store groups its batches by slot itself.
+    enableAutoPipelining: false,
+    redisOptions: connection,
+  });
+}
+
+/** A user's group to the user's own channel; every other group (graph changes) to the one all processes read. */
+function clusterChannels(prefix: string): { channelOf: (group: string) => string; broadcast: string } {
+  const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
+  return {
+    channelOf: (group) => {
+      const userId = userOfGroup(group);
+      return userId === null ? channels.broadcast : channels.user(userId);
+    },
+    broadcast: channels.broadcast,
+  };
 }

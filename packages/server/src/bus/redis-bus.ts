@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Bus, BusHandler } from '../core/ports.js';
 import { busChannel } from '../store/redis/keys.js';
+import type { RedisClient } from '../store/redis/replies.js';
 import { LocalBus } from './bus.js';
 
 interface Envelope {
@@ -26,15 +26,15 @@ export class RedisBus implements Bus {
   private readonly gapListeners: Array<() => void> = [];
 
   private constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
     prefix: string,
   ) {
     this.channel = busChannel(prefix);
   }
 
   /** Subscribes `subscriber` (a connection of its own, which pub/sub takes over) to the bus channel. */
-  static async create(publisher: Redis, subscriber: Redis, prefix = ''): Promise<RedisBus> {
+  static async create(publisher: RedisClient, subscriber: RedisClient, prefix = ''): Promise<RedisBus> {
     const bus = new RedisBus(publisher, subscriber, prefix);
     // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
     let lost = false;

@@ -20,7 +20,7 @@ export async function serve(config: Config): Promise<void> {
     return runPrimary(config, logger);
   }
   const server = await startServer({ ...config, logger });
-  const mode = config.redisUrl ? 'Redis' : 'in-process state';
+  const mode = config.redisClusterNodes ? 'Redis Cluster' : config.redisUrl ? 'Redis' : 'in-process state';
   const db = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   logger.info(
     { http: server.httpUrl, ws: server.wsUrl, udpPort: server.udpPort, demo: config.demo },

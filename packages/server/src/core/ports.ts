@@ -250,11 +250,21 @@ export interface Bus {
   publish(groups: readonly string[], payload: string): void;
   /** Subscribes to a group on this process; returns the unsubscribe. */
   subscribe(group: string, handler: BusHandler): () => void;
+  /**
+   * Settles once broadcasts to `group` from other processes reach this one (a bus that subscribes per group
+   * asks its server first); absent when subscribing takes effect at once.
+   */
+  ready?(group: string): Promise<void>;
   close(): Promise<void>;
 }
 
 /** All connections of one user (every device, every process). */
 export const userGroup = (userId: UserId): string => `presence_user_${userId}`;
+/** The user of a `userGroup`, or null for any other group. */
+export function userOfGroup(group: string): UserId | null {
+  const match = /^presence_user_([0-9]+)$/.exec(group);
+  return match ? Number(match[1]) : null;
+}
 /** Graph changes, so every process drops its cached subscriber lists. */
 export const GRAPH_GROUP = 'presence_graph';
 

@@ -131,9 +131,12 @@ export class Session {
       { perSecond: limits.typingPerSecond, burst: limits.typingBurst },
       clock,
     );
-    this.unsubscribe = options.bus.subscribe(userGroup(options.userId), (payload) => this.deliver(payload));
+    const group = userGroup(options.userId);
+    this.unsubscribe = options.bus.subscribe(group, (payload) => this.deliver(payload));
     this.subscriptions = options.subscribe === 'manual' ? new Subscriptions() : null;
-    this.connected = options.service.connect(options.userId, options.device);
+    // The snapshot is read after the subscription holds, so a change it misses is one the bus brings.
+    const subscribed = options.bus.ready?.(group) ?? Promise.resolve();
+    this.connected = subscribed.then(() => options.service.connect(options.userId, options.device));
     const ready = this.connected.then(() => this.sendSnapshot());
     ready.catch((error) => {
       options.onError?.(error, 'connection setup');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type {
   BackendHealth,
   ExpireOutcome,
@@ -14,11 +14,13 @@ import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import { cleanup } from './redis/cleanup.js';
 import { RedisGraphVersions } from './redis/graph-versions.js';
-import { type RedisKeys, redisKeys } from './redis/keys.js';
+import { clusterKeys, type RedisKeys, redisKeys } from './redis/keys.js';
 import { RedisLeases } from './redis/leases.js';
 import { RedisLiveness } from './redis/liveness.js';
 import { ProcessRegistry } from './redis/process-registry.js';
+import type { RedisClient } from './redis/replies.js';
 import { defineScripts } from './redis/scripts.js';
+import { ShardNodes } from './redis/shard-nodes.js';
 import { RedisTyping } from './redis/typing.js';
 import { RedisUserStates } from './redis/user-states.js';
 
@@ -32,6 +34,11 @@ export interface RedisStoreOptions {
   processTtlMs: number;
   /** Prepended to every key; tests use one of their own. */
   prefix?: string;
+  /**
+   * On a Redis Cluster: how many shards the cross-user keys are split into (config's REDIS_CLUSTER_SHARDS);
+   * absent on a single Redis, whose v1 layout has none.
+   */
+  clusterShards?: number;
 }
 
 /**
@@ -45,6 +52,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   readonly rules: RuleConfig;
   private readonly keys: RedisKeys;
   private readonly process: ProcessRegistry;
+  private readonly nodes: ShardNodes;
   private readonly liveness: RedisLiveness;
   private readonly states: RedisUserStates;
   private readonly typing: RedisTyping;
@@ -52,23 +60,34 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   private readonly versions: RedisGraphVersions;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisStoreOptions,
   ) {
     defineScripts(redis);
     this.rules = options.rules;
-    this.keys = redisKeys(options.prefix);
+    this.keys =
+      options.clusterShards === undefined
+        ? redisKeys(options.prefix)
+        : clusterKeys(options.prefix ?? '', options.clusterShards);
     this.process = new ProcessRegistry(redis, this.keys, options.processId, options.processTtlMs);
-    this.liveness = new RedisLiveness(redis, this.keys, this.rules, options.ttlSeconds, this.process);
-    this.states = new RedisUserStates(redis, this.keys, options.ttlSeconds);
+    this.nodes = new ShardNodes(redis, this.keys);
+    this.liveness = new RedisLiveness(
+      redis,
+      this.keys,
+      this.rules,
+      options.ttlSeconds,
+      this.process,
+      this.nodes,
+    );
+    this.states = new RedisUserStates(redis, this.keys, options.ttlSeconds, this.nodes);
     this.typing = new RedisTyping(redis, this.keys);
     this.leases = new RedisLeases(redis, this.keys);
     this.versions = new RedisGraphVersions(redis, this.keys);
   }
 
   /** Announces this process as alive, so its WebSocket counts are believed. Call before the first connect. */
-  register(): Promise<void> {
-    return this.process.register();
+  async register(): Promise<void> {
+    await Promise.all([this.process.register(), this.nodes.load()]);
   }
 
   renewProcess(): Promise<void> {
@@ -208,7 +227,13 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   }
 
   isOutage(error: unknown): boolean {
-    return !this.connected || (error instanceof Error && /timed out/i.test(error.message));
+    if (!this.connected) return true;
+    if (!(error instanceof Error)) return false;
+    // On a cluster the client stays ready while one master is away: its commands then fail this way until a
+    // replica takes over.
+    return /timed out|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Connection is closed|ClusterAllFailed/i.test(
+      error.message,
+    );
   }
 
   onReconnect(listener: () => void): () => void {
@@ -216,8 +241,11 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return () => this.redis.off('ready', listener);
   }
 
+  /** On a cluster, whether the node asked serves every slot (a master away and not yet replaced: no). */
   async ping(): Promise<boolean> {
     try {
+      if (this.redis instanceof Cluster)
+        return (await this.redis.cluster('INFO')).includes('cluster_state:ok');
       return (await this.redis.ping()) === 'PONG';
     } catch {
       return false;

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerMessage } from '@presence/protocol';
 import { WebSocket } from 'ws';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/app.js';
+import { parseRedisNodes } from '../../src/config.js';
 import {
   createTestDatabase,
   hasPostgres,
@@ -28,11 +29,23 @@ export function startEmbedded(options: ServerOptions = {}): Promise<RunningServe
   });
 }
 
-/** A cluster of server processes sharing one throw-away PostgreSQL database and one Redis key prefix. */
+/**
+ * A cluster of server processes sharing one throw-away PostgreSQL database and one Redis key prefix, on the
+ * machine's Redis or, given its seed nodes (`host:port,…`), on a Redis Cluster.
+ */
 export class Cluster {
   private database: Promise<TestDatabase> | null = null;
   readonly prefix = testPrefix();
   readonly servers: RunningServer[] = [];
+
+  constructor(readonly redisClusterNodes: string | null = null) {}
+
+  /** What a server process of this cluster reads from its environment to reach the same Redis. */
+  get redisEnv(): Record<string, string> {
+    return this.redisClusterNodes === null
+      ? { REDIS_URL, REDIS_KEY_PREFIX: this.prefix }
+      : { REDIS_CLUSTER_NODES: this.redisClusterNodes, REDIS_KEY_PREFIX: this.prefix };
+  }
 
   async start(options: ServerOptions = {}): Promise<RunningServer> {
     // One database for the whole cluster, created once even when several servers start at the same time.
@@ -43,7 +56,11 @@ export class Cluster {
       udpPort: 0,
       logLevel: 'silent',
       databaseUrl: url,
-      redisUrl: REDIS_URL,
+      ...(this.redisClusterNodes === null
+        ? { redisUrl: REDIS_URL }
+        : {
+            redisClusterNodes: parseRedisNodes(this.redisClusterNodes),
+          }),
       redisKeyPrefix: this.prefix,
       authSecret: AUTH_SECRET,
       serviceKey: SERVICE_KEY,

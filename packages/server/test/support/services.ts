@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 /**
  * Whether this run is CI: any non-empty `CI` other than `0` or `false` (CI providers set `true` or `1`). The one
@@ -57,6 +58,17 @@ export function hasRedis(): Promise<boolean> {
     }
   });
   return redisProbe;
+}
+
+/**
+ * The seed nodes of the run's Redis Cluster (started once by cluster-global-setup.ts), or null when this
+ * machine cannot start one (under CI the run has failed before this).
+ */
+export function redisClusterNodes(): string | null {
+  const nodes = inject('redisClusterNodes');
+  if (nodes) return nodes;
+  if (IN_CI) throw new Error('the Redis Cluster is missing: under CI this suite must run');
+  return null;
 }
 
 export interface TestDatabase {

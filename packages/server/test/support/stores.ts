@@ -1,14 +1,15 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
+import { REDIS_CLUSTER_SHARDS } from '../../src/config.js';
 import type { HotStore } from '../../src/core/ports.js';
 import type { RuleConfig } from '../../src/core/rules.js';
 import { FailoverStore } from '../../src/store/failover-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { hasRedis, REDIS_URL, testPrefix } from './services.js';
+import { hasRedis, REDIS_URL, redisClusterNodes, testPrefix } from './services.js';
 
 export interface StoreBackend {
-  name: 'memory' | 'redis' | 'failover' | 'failover-degraded';
+  name: 'memory' | 'redis' | 'redis-cluster' | 'failover' | 'failover-degraded';
   available: boolean;
   /** A fresh, empty store as process `processId`; several calls with one `scope` share state, like processes. */
   open(rules: RuleConfig, options?: { processId?: string; scope?: string }): Promise<HotStore>;
@@ -75,17 +76,75 @@ function redisStores() {
   };
 }
 
+/** Shards of the cluster layout in the tests: the production number, so the suites walk as many. */
+export const TEST_CLUSTER_SHARDS = REDIS_CLUSTER_SHARDS;
+
+/** `host:port,…` as ioredis's Cluster takes its seed nodes. */
+export const clusterSeeds = (nodes: string) =>
+  nodes.split(',').map((node) => {
+    const [host, port] = node.split(':');
+    return { host: host as string, port: Number(port) };
+  });
+
+/** Deletes every key under `prefix` on every master (KEYS answers for one node only; DEL for one slot). */
+export async function clearClusterPrefix(cluster: Cluster, prefix: string): Promise<void> {
+  for (const node of cluster.nodes('master')) {
+    const keys = await node.keys(`${prefix}*`);
+    await Promise.all(keys.map((key) => cluster.del(key)));
+  }
+}
+
+/**
+ * Redis stores on the test run's Redis Cluster, in the cluster layout, each scope under a key prefix of its
+ * own; one Cluster client serves them all.
+ */
+function clusterStores(nodes: string | null) {
+  let cluster: Cluster | null = null;
+  const prefixes = new Map<string, string>();
+  return {
+    async open(rules: RuleConfig, options?: OpenOptions): Promise<RedisStore> {
+      cluster ??= new Cluster(clusterSeeds(nodes as string));
+      const scope = options?.scope ?? String(Math.random());
+      let prefix = prefixes.get(scope);
+      if (prefix === undefined) {
+        prefix = testPrefix();
+        prefixes.set(scope, prefix);
+      }
+      const store = new RedisStore(cluster, {
+        rules,
+        processId: options?.processId ?? 'p1',
+        ttlSeconds: 300,
+        processTtlMs: 60_000,
+        prefix,
+        clusterShards: TEST_CLUSTER_SHARDS,
+      });
+      await store.register();
+      return store;
+    },
+    async clear() {
+      if (cluster === null) return;
+      for (const prefix of prefixes.values()) await clearClusterPrefix(cluster, prefix);
+      cluster.disconnect();
+      cluster = null;
+      prefixes.clear();
+    },
+  };
+}
+
 /** A port nothing listens on: a Redis client pointed there fails every call at once, as in an outage. */
 const DEAD_REDIS = 'redis://127.0.0.1:1';
 
 const quiet = pino({ level: 'silent' });
 
 /**
- * The hot-state backends every conformance suite runs against: memory, Redis, the failover wrapper over a
- * Redis that answers, and the failover wrapper in degraded mode (its Redis unreachable, the stand-in answering).
+ * The hot-state backends every conformance suite runs against: memory, Redis, a 3-master Redis Cluster (the
+ * cluster layout), the failover wrapper over a Redis that answers, and the failover wrapper in degraded mode
+ * (its Redis unreachable, the stand-in answering).
  */
 export async function storeBackends(): Promise<StoreBackend[]> {
   const redisUp = await hasRedis();
+  const nodes = redisClusterNodes();
+  const cluster = clusterStores(nodes);
   const memory = memoryStores();
   const redis = redisStores();
   const fallbacks = memoryStores();
@@ -104,6 +163,12 @@ export async function storeBackends(): Promise<StoreBackend[]> {
       available: redisUp,
       open: (rules, options) => redis.open(rules, options),
       cleanup: redis.clear,
+    },
+    {
+      name: 'redis-cluster',
+      available: nodes !== null,
+      open: (rules, options) => cluster.open(rules, options),
+      cleanup: cluster.clear,
     },
     {
       name: 'failover',

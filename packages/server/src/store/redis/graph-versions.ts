@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { VersionKind } from '../../core/ports.js';
 import type { ConversationId, UserId } from '../../core/types.js';
 import type { RedisKeys } from './keys.js';
-import { pipeline } from './replies.js';
+import { pipelines, type RedisClient } from './replies.js';
 
 /** Longer than any cached list lives (SetCache's TTL), so a counter never restarts under a cached entry. */
 const GRAPH_VERSION_TTL_S = 3_600;
@@ -18,7 +17,7 @@ return v`;
 /** A counter per user and per conversation, bumped by each graph change touching it. */
 export class RedisGraphVersions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -38,8 +37,10 @@ export class RedisGraphVersions {
     ];
     if (keys.length === 0) return;
     const now = Date.now();
-    await pipeline(this.redis, (pipe) => {
-      for (const key of keys) pipe.eval(BUMP, 1, key, now, GRAPH_VERSION_TTL_S);
+    // Each counter is a slot of its own on a cluster: one pipeline per key there, one for all on a single Redis.
+    const groups = this.keys.clustered ? keys.map((key) => [key]) : [keys];
+    await pipelines(this.redis, groups, (pipe, group) => {
+      for (const key of group) pipe.eval(BUMP, 1, key, now, GRAPH_VERSION_TTL_S);
     });
   }
 }

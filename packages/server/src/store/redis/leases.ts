@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
+import type { RedisClient } from './replies.js';
 import { runScript } from './scripts.js';
 
 /** Leases for jobs that must run on one process at a time: a string holding the holder, with the lease's TTL. */
 export class RedisLeases {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,4 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { Redis } from 'ioredis';
 import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HeldSockets } from '../../core/ports.js';
 import {
   DEFAULT_DEVICE,
@@ -9,10 +8,11 @@ import {
   type RuleConfig,
 } from '../../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../../core/types.js';
-import { type RedisKeys, typingDueMember } from './keys.js';
+import { allShards, type RedisKeys, typingDueMember } from './keys.js';
 import type { ProcessRegistry } from './process-registry.js';
-import { optionalNumber as num, pipeline } from './replies.js';
+import { byShard, optionalNumber as num, pipelines, type RedisClient } from './replies.js';
 import { queueScript, runScript } from './scripts.js';
+import type { ShardNodes } from './shard-nodes.js';
 
 /** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
 const HEARTBEAT_CHUNK = 200;
@@ -30,79 +30,80 @@ const DECLARE_TYPING = 2;
  */
 const EXPIRE_ATTEMPTS = 4;
 
+/** One input of a batch with its place in the batch, so replies grouped by shard go back in order. */
+interface Indexed<T> {
+  item: T;
+  index: number;
+}
+
 /**
  * Liveness decisions, each one Lua script, so each is atomic however many processes share the Redis and
- * exactly one caller sees each transition.
+ * exactly one caller sees each transition. Batches go out as one pipeline per shard (one shard on a single
+ * Redis), each script call touching the keys of one shard only, so on a Redis Cluster each runs on one node.
  */
 export class RedisLiveness {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly rules: RuleConfig,
     private readonly ttlSeconds: number,
     private readonly process: ProcessRegistry,
+    private readonly nodes: ShardNodes,
   ) {}
 
   async heartbeat(inputs: readonly HeartbeatInput[]): Promise<HeartbeatOutcome[]> {
     if (inputs.length === 0) return [];
     const { heartbeatMinIntervalMs, presenceTimeoutMs, disconnectGraceMs } = this.rules;
-    // The script takes one time for its whole chunk, so a chunk holds consecutive inputs sharing a time.
-    const chunks: HeartbeatInput[][] = [];
-    for (const input of inputs) {
-      const last = chunks[chunks.length - 1];
-      if (last && last.length < HEARTBEAT_CHUNK && (last[0] as HeartbeatInput).at === input.at)
-        last.push(input);
-      else chunks.push([input]);
-    }
-    const replies = await pipeline(this.redis, (pipe) => {
-      for (const chunk of chunks) {
-        const keys = [this.keys.online, this.keys.processes];
-        const args: (string | number)[] = [
-          (chunk[0] as HeartbeatInput).at,
-          heartbeatMinIntervalMs,
-          this.ttlSeconds,
-          presenceTimeoutMs,
-          disconnectGraceMs,
-        ];
-        for (const { userId, status, device, client } of chunk) {
-          keys.push(this.keys.user(userId));
-          args.push(userId, status, device ?? DEFAULT_DEVICE, client ?? 'web');
-        }
-        queueScript(pipe, 'heartbeats', keys, args);
+    // The script takes one time for its whole chunk, so a chunk holds consecutive inputs (of one shard)
+    // sharing a time.
+    const shards = byShard(
+      inputs.map((item, index) => ({ item, index })),
+      ({ item }) => this.keys.shardOf(item.userId),
+    ).map(({ shard, items }) => {
+      const chunks: Indexed<HeartbeatInput>[][] = [];
+      for (const entry of items) {
+        const last = chunks[chunks.length - 1];
+        if (
+          last &&
+          last.length < HEARTBEAT_CHUNK &&
+          (last[0] as Indexed<HeartbeatInput>).item.at === entry.item.at
+        )
+          last.push(entry);
+        else chunks.push([entry]);
       }
+      return { shard, chunks };
     });
-    const outcomes: HeartbeatOutcome[] = [];
-    replies.forEach((reply, c) => {
-      const flat = reply as Array<number | string>;
-      const chunk = chunks[c] as HeartbeatInput[];
-      for (let i = 0; i < chunk.length; i++) {
-        const slot = i * HEARTBEAT_SLOTS;
-        if (flat[slot] === 0) {
-          outcomes.push({ accepted: false, retryAfterMs: Number(flat[slot + 1]) });
-          continue;
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { shard, chunks }) => {
+        for (const chunk of chunks) {
+          const keys = [this.keys.online(shard), this.keys.processes(shard)];
+          const args: (string | number)[] = [
+            (chunk[0] as Indexed<HeartbeatInput>).item.at,
+            heartbeatMinIntervalMs,
+            this.ttlSeconds,
+            presenceTimeoutMs,
+            disconnectGraceMs,
+          ];
+          for (const { item } of chunk) {
+            keys.push(this.keys.user(item.userId));
+            args.push(item.userId, item.status, item.device ?? DEFAULT_DEVICE, item.client ?? 'web');
+          }
+          queueScript(pipe, 'heartbeats', keys, args);
         }
-        const { userId } = chunk[i] as HeartbeatInput;
-        const v = Number(flat[slot + 4]);
-        const transition =
-          flat[slot] === CHANGED_HEARTBEAT
-            ? {
-                userId,
-                previous: flat[slot + 1] as PresenceStatus,
-                status: flat[slot + 5] as PresenceStatus,
-                lastSeen: num(flat[slot + 2]),
-                v,
-                clients: parseClientsKey(flat[slot + 6] as string),
-              }
-            : null;
-        outcomes.push({
-          accepted: true,
-          transition,
-          deadline: num(flat[slot + 3]),
-          v,
-          status: flat[slot + 5] as PresenceStatus,
-          clients: parseClientsKey(flat[slot + 6] as string),
+      },
+      this.nodes.of,
+    );
+    const outcomes: HeartbeatOutcome[] = new Array(inputs.length);
+    shards.forEach(({ chunks }, s) => {
+      (replies[s] as unknown[]).forEach((reply, c) => {
+        const flat = reply as Array<number | string>;
+        const chunk = chunks[c] as Indexed<HeartbeatInput>[];
+        chunk.forEach(({ item, index }, i) => {
+          outcomes[index] = heartbeatOutcome(item.userId, flat, i * HEARTBEAT_SLOTS);
         });
-      }
+      });
     });
     return outcomes;
   }
@@ -115,7 +116,7 @@ export class RedisLiveness {
     const [changed, previous, status, lastSeen, v, clients, due] = (await runScript(
       this.redis,
       'connect',
-      [this.keys.user(userId), this.keys.online, this.keys.processes],
+      this.userKeys(userId),
       [
         userId,
         at,
@@ -150,7 +151,7 @@ export class RedisLiveness {
     const [changed, previous, lastSeen, v, now, clients] = (await runScript(
       this.redis,
       'set-status',
-      [this.keys.user(userId), this.keys.online, this.keys.processes],
+      this.userKeys(userId),
       [userId, status, at, this.ttlSeconds, device],
     )) as [number, PresenceStatus, string, string, PresenceStatus, string];
     const transition =
@@ -171,7 +172,7 @@ export class RedisLiveness {
     const [status, lastSeen, v, clients] = (await runScript(
       this.redis,
       'bump-version',
-      [this.keys.user(userId), this.keys.processes],
+      [this.keys.user(userId), this.keys.processes(this.keys.shardOf(userId))],
       [at, this.ttlSeconds],
     )) as [PresenceStatus, string, string, string];
     return {
@@ -190,40 +191,44 @@ export class RedisLiveness {
     clean: boolean,
     device: string = DEFAULT_DEVICE,
   ): Promise<{ deadline: number | null }> {
-    const due = await runScript(
-      this.redis,
-      'disconnect',
-      [this.keys.user(userId), this.keys.online, this.keys.processes],
-      [
-        userId,
-        at,
-        this.process.id,
-        this.ttlSeconds,
-        this.rules.presenceTimeoutMs,
-        this.rules.disconnectGraceMs,
-        clean ? '1' : '0',
-        device,
-      ],
-    );
+    const due = await runScript(this.redis, 'disconnect', this.userKeys(userId), [
+      userId,
+      at,
+      this.process.id,
+      this.ttlSeconds,
+      this.rules.presenceTimeoutMs,
+      this.rules.disconnectGraceMs,
+      clean ? '1' : '0',
+      device,
+    ]);
     return { deadline: num(due) };
   }
 
   async activity(userIds: readonly UserId[], at: number): Promise<void> {
     if (userIds.length === 0) return;
-    await pipeline(this.redis, (pipe) => {
-      for (let i = 0; i < userIds.length; i += TOUCH_CHUNK) {
-        const chunk = userIds.slice(i, i + TOUCH_CHUNK);
-        queueScript(
-          pipe,
-          'activity',
-          chunk.map((u) => this.keys.user(u)),
-          [at, ...chunk],
-        );
-      }
-    });
+    const shards = byShard(userIds, (u) => this.keys.shardOf(u));
+    await pipelines(
+      this.redis,
+      shards,
+      (pipe, { items }) => {
+        for (let i = 0; i < items.length; i += TOUCH_CHUNK) {
+          const chunk = items.slice(i, i + TOUCH_CHUNK);
+          queueScript(
+            pipe,
+            'activity',
+            chunk.map((u) => this.keys.user(u)),
+            [at, ...chunk],
+          );
+        }
+      },
+      this.nodes.of,
+    );
   }
 
-  /** Also keeps this process alive when it holds no sockets at all. */
+  /**
+   * Also keeps this process alive when it holds no sockets at all: every shard gets at least one call, since
+   * each shard keeps its own entry for the process.
+   */
   async touch(held: readonly HeldSockets[], at: number): Promise<UserId[]> {
     const { presenceTimeoutMs, disconnectGraceMs } = this.rules;
     const fixed = [
@@ -234,17 +239,26 @@ export class RedisLiveness {
       presenceTimeoutMs,
       disconnectGraceMs,
     ];
-    const replies = await pipeline(this.redis, (pipe) => {
-      let i = 0;
-      do {
-        const chunk = held.slice(i, i + TOUCH_CHUNK);
-        const keys = [this.keys.online, this.keys.processes, ...chunk.map((h) => this.keys.user(h.userId))];
-        const args = chunk.flatMap((h) => [h.userId, h.device ?? DEFAULT_DEVICE, h.sockets]);
-        queueScript(pipe, 'touch', keys, [...fixed, ...args]);
-        i += TOUCH_CHUNK;
-      } while (i < held.length);
-    });
-    return [...new Set((replies as string[][]).flat().map(Number))];
+    const replies = await pipelines(
+      this.redis,
+      this.everyShard(held),
+      (pipe, { shard, items }) => {
+        let i = 0;
+        do {
+          const chunk = items.slice(i, i + TOUCH_CHUNK);
+          const keys = [
+            this.keys.online(shard),
+            this.keys.processes(shard),
+            ...chunk.map((h) => this.keys.user(h.userId)),
+          ];
+          const args = chunk.flatMap((h) => [h.userId, h.device ?? DEFAULT_DEVICE, h.sockets]);
+          queueScript(pipe, 'touch', keys, [...fixed, ...args]);
+          i += TOUCH_CHUNK;
+        } while (i < items.length);
+      },
+      this.nodes.of,
+    );
+    return [...new Set((replies.flat() as string[][]).flat().map(Number))];
   }
 
   /**
@@ -254,8 +268,9 @@ export class RedisLiveness {
   async expire(userId: UserId, at: number): Promise<ExpireOutcome> {
     let typingIn: ConversationId | null = null;
     for (let attempt = 1; ; attempt++) {
-      const keys = [this.keys.user(userId), this.keys.online, this.keys.processes, this.keys.typingDue];
-      if (typingIn !== null) keys.push(this.keys.typing(typingIn));
+      const shard = this.keys.shardOf(userId);
+      const keys = [...this.userKeys(userId), this.keys.typingDue(shard)];
+      if (typingIn !== null) keys.push(this.keys.typing(typingIn, shard));
       const reply = (await runScript(this.redis, 'expire', keys, [
         userId,
         at,
@@ -287,17 +302,59 @@ export class RedisLiveness {
     }
   }
 
+  /** On a cluster, up to `limit` from each shard, then the first `limit` of them. */
   async staleUsers(cutoff: number, limit: number): Promise<UserId[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.online, '-inf', cutoff, 'LIMIT', 0, limit);
-    return ids.map(Number);
+    const pages = await Promise.all(
+      allShards(this.keys).map((shard) =>
+        this.redis.zrangebyscore(this.keys.online(shard), '-inf', cutoff, 'LIMIT', 0, limit),
+      ),
+    );
+    return pages.flat().slice(0, limit).map(Number);
   }
 
   /** Without announcing anything: the devices' deadlines then run from their last sign of life. */
   async detach(held: readonly HeldSockets[]): Promise<void> {
-    await pipeline(this.redis, (pipe) => {
-      for (const { userId, device } of held)
-        pipe.hdel(this.keys.user(userId), `c:${this.process.id}:${device ?? DEFAULT_DEVICE}`);
-      pipe.zrem(this.keys.processes, this.process.id);
-    });
+    await pipelines(
+      this.redis,
+      this.everyShard(held),
+      (pipe, { shard, items }) => {
+        for (const { userId, device } of items)
+          pipe.hdel(this.keys.user(userId), `c:${this.process.id}:${device ?? DEFAULT_DEVICE}`);
+        pipe.zrem(this.keys.processes(shard), this.process.id);
+      },
+      this.nodes.of,
+    );
   }
+
+  /** A user's hash with its shard's online and processes sets: the keys of every per-user script. */
+  private userKeys(userId: UserId): string[] {
+    const shard = this.keys.shardOf(userId);
+    return [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)];
+  }
+
+  /** Held sockets by shard, every shard present (empty when this process holds none of its users). */
+  private everyShard(held: readonly HeldSockets[]): Array<{ shard: number; items: HeldSockets[] }> {
+    const found = new Map(byShard(held, (h) => this.keys.shardOf(h.userId)).map((g) => [g.shard, g.items]));
+    return allShards(this.keys).map((shard) => ({ shard, items: found.get(shard) ?? [] }));
+  }
+}
+
+/** A user's outcome from `slot` on in the heartbeat script's flat reply. */
+function heartbeatOutcome(userId: UserId, flat: Array<number | string>, slot: number): HeartbeatOutcome {
+  if (flat[slot] === 0) return { accepted: false, retryAfterMs: Number(flat[slot + 1]) };
+  const v = Number(flat[slot + 4]);
+  const status = flat[slot + 5] as PresenceStatus;
+  const clients = parseClientsKey(flat[slot + 6] as string);
+  const transition =
+    flat[slot] === CHANGED_HEARTBEAT
+      ? {
+          userId,
+          previous: flat[slot + 1] as PresenceStatus,
+          status,
+          lastSeen: num(flat[slot + 2]),
+          v,
+          clients,
+        }
+      : null;
+  return { accepted: true, transition, deadline: num(flat[slot + 3]), v, status, clients };
 }

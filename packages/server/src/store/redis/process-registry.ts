@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from './keys.js';
+import { allShards, type RedisKeys } from './keys.js';
+import type { RedisClient } from './replies.js';
 import { runScript } from './scripts.js';
 
 /**
  * This process's entry in the set of live processes. Socket counts a process keeps in user hashes are believed
- * only while its entry has not run out, so the sockets of a process that dies stop counting on their own.
+ * only while its entry has not run out, so the sockets of a process that dies stop counting on their own. On
+ * a cluster each shard has its own set (a script reads the one beside the user's hash), so the entry is
+ * written to every shard.
  */
 export class ProcessRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     /** Identifies this process in the per-process socket counts. */
     public id: string,
@@ -18,7 +20,11 @@ export class ProcessRegistry {
   ) {}
 
   async register(): Promise<void> {
-    await runScript(this.redis, 'register-process', [this.keys.processes], [this.id, this.ttlMs]);
+    await Promise.all(
+      allShards(this.keys).map((shard) =>
+        runScript(this.redis, 'register-process', [this.keys.processes(shard)], [this.id, this.ttlMs]),
+      ),
+    );
   }
 
   /**
@@ -29,6 +35,6 @@ export class ProcessRegistry {
     const old = this.id;
     this.id = randomUUID();
     await this.register();
-    await this.redis.zrem(this.keys.processes, old);
+    await Promise.all(allShards(this.keys).map((shard) => this.redis.zrem(this.keys.processes(shard), old)));
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './replies.js';
 
 /** One script per file in lua/, named after the file. */
 const SCRIPT_NAMES = [
@@ -33,7 +34,7 @@ const commandName = (name: ScriptName): string => `presence:${name}`;
  * Teaches a client every script (ioredis then sends EVALSHA and loads a script the server lacks). Each call
  * passes its number of keys first, since the heartbeat and touch scripts take as many keys as users.
  */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, lua] of SOURCES) {
     const command = commandName(name);
     if (!(command in redis)) redis.defineCommand(command, { lua });
@@ -43,7 +44,7 @@ export function defineScripts(redis: Redis): void {
 type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => unknown;
 
 function call(
-  target: Redis | ChainableCommander,
+  target: RedisClient | ChainableCommander,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
@@ -55,7 +56,7 @@ function call(
 
 /** Runs a script on a client that went through `defineScripts`; every key it touches is in `keys`. */
 export function runScript(
-  redis: Redis,
+  redis: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],

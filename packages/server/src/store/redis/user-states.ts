@@ -1,70 +1,103 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { Redis } from 'ioredis';
 import type { DeviceState, UserState } from '../../core/rules.js';
 import type { UserId } from '../../core/types.js';
 import { countedDevice, packDevice, parseDevice } from './devices.js';
-import type { RedisKeys } from './keys.js';
-import { optionalNumber as num, pipeline } from './replies.js';
+import { allShards, type RedisKeys } from './keys.js';
+import { byShard, optionalNumber as num, pipelines, type RedisClient } from './replies.js';
 import { queueScript } from './scripts.js';
+import type { ShardNodes } from './shard-nodes.js';
 
 /** The restore script's answer when it wrote a state (not only moved times). */
 const STATE_WRITTEN = 2;
 
-/** Whole user states read from and written to the user hashes, outside any liveness decision. */
+/**
+ * Whole user states read from and written to the user hashes, outside any liveness decision. Batches go out as
+ * one pipeline per shard (one on a single Redis).
+ */
 export class RedisUserStates {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
+    private readonly nodes: ShardNodes,
   ) {}
 
   async getMany(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const found = new Map<UserId, UserState>();
     if (userIds.length === 0) return found;
-    const replies = await pipeline(this.redis, (pipe) => {
-      for (const userId of userIds) pipe.hgetall(this.keys.user(userId));
-    });
-    replies.forEach((reply, i) => {
-      const state = parseUserHash(reply as Record<string, string>);
-      if (state !== null) found.set(userIds[i] as UserId, state);
+    const shards = this.byShard(userIds);
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { items }) => {
+        for (const userId of items) pipe.hgetall(this.keys.user(userId));
+      },
+      this.nodes.of,
+    );
+    shards.forEach(({ items }, s) => {
+      items.forEach((userId, i) => {
+        const state = parseUserHash((replies[s] as unknown[])[i] as Record<string, string>);
+        if (state !== null) found.set(userId, state);
+      });
     });
     return found;
   }
 
   async fill(states: ReadonlyMap<UserId, UserState>): Promise<void> {
     if (states.size === 0) return;
-    await pipeline(this.redis, (pipe) => {
-      for (const [userId, state] of states) {
-        const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
-        queueScript(
-          pipe,
-          'fill',
-          [this.keys.user(userId)],
-          [
-            state.status,
-            state.lastSeen ?? '',
-            state.lastHeartbeat ?? '',
-            this.ttlSeconds,
-            state.v,
-            ...devices.slice(0, 2),
-          ],
-        );
-      }
-    });
+    await pipelines(
+      this.redis,
+      this.byShard([...states.keys()]),
+      (pipe, { items }) => {
+        for (const userId of items) {
+          const state = states.get(userId) as UserState;
+          const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
+          queueScript(
+            pipe,
+            'fill',
+            [this.keys.user(userId)],
+            [
+              state.status,
+              state.lastSeen ?? '',
+              state.lastHeartbeat ?? '',
+              this.ttlSeconds,
+              state.v,
+              ...devices.slice(0, 2),
+            ],
+          );
+        }
+      },
+      this.nodes.of,
+    );
   }
 
+  /** On a cluster the cursor is `{shard}:{cursor in that shard}`, the shards walked one after the other. */
   async scanOnline(
     cursor: string,
     count: number,
   ): Promise<{ cursor: string; states: Map<UserId, UserState> }> {
-    const [next, flat] = await this.redis.zscan(this.keys.online, cursor, 'COUNT', count);
+    const sharded = this.keys.shards > 1;
+    let shard = 0;
+    let inner = cursor;
+    if (sharded && cursor !== '0') {
+      const at = cursor.indexOf(':');
+      shard = Number(cursor.slice(0, at));
+      inner = cursor.slice(at + 1);
+    }
+    const [next, flat] = await this.redis.zscan(this.keys.online(shard), inner, 'COUNT', count);
     const ids: UserId[] = [];
     for (let i = 0; i < flat.length; i += 2) ids.push(Number(flat[i]));
-    return { cursor: next, states: await this.getMany(ids) };
+    let following = '0';
+    if (next !== '0') following = sharded ? `${shard}:${next}` : next;
+    else if (shard + 1 < this.keys.shards) following = `${shard + 1}:0`;
+    return { cursor: following, states: await this.getMany(ids) };
   }
 
-  countOnline(): Promise<number> {
-    return this.redis.zcard(this.keys.online);
+  async countOnline(): Promise<number> {
+    const counts = await Promise.all(
+      allShards(this.keys).map((shard) => this.redis.zcard(this.keys.online(shard))),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -74,28 +107,44 @@ export class RedisUserStates {
    */
   async restore(states: ReadonlyMap<UserId, UserState>, processId: string): Promise<UserId[]> {
     if (states.size === 0) return [];
-    const replies = await pipeline(this.redis, (pipe) => {
-      for (const [userId, s] of states) {
-        queueScript(
-          pipe,
-          'restore',
-          [this.keys.user(userId), this.keys.online, this.keys.processes],
-          [
-            userId,
-            s.status,
-            s.lastSeen ?? '',
-            s.lastHeartbeat ?? '',
-            this.ttlSeconds,
-            liveness(s),
-            s.v,
-            processId,
-            ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
-          ],
-        );
-      }
+    const shards = this.byShard([...states.keys()]);
+    const replies = await pipelines(
+      this.redis,
+      shards,
+      (pipe, { shard, items }) => {
+        for (const userId of items) {
+          const s = states.get(userId) as UserState;
+          queueScript(
+            pipe,
+            'restore',
+            [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)],
+            [
+              userId,
+              s.status,
+              s.lastSeen ?? '',
+              s.lastHeartbeat ?? '',
+              this.ttlSeconds,
+              liveness(s),
+              s.v,
+              processId,
+              ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
+            ],
+          );
+        }
+      },
+      this.nodes.of,
+    );
+    const written = new Set<UserId>();
+    shards.forEach(({ items }, g) => {
+      items.forEach((userId, i) => {
+        if ((replies[g] as unknown[])[i] === STATE_WRITTEN) written.add(userId);
+      });
     });
-    const ids = [...states.keys()];
-    return ids.filter((_, i) => replies[i] === STATE_WRITTEN);
+    return [...states.keys()].filter((userId) => written.has(userId));
+  }
+
+  private byShard(userIds: readonly UserId[]): Array<{ shard: number; items: UserId[] }> {
+    return byShard(userIds, (u) => this.keys.shardOf(u));
   }
 }
 

@@ -1,0 +1,87 @@
+import { Cluster } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ShardedRedisBus } from '../src/bus/sharded-redis-bus.js';
+import { REDIS_CLUSTER_SHARDS } from '../src/config.js';
+import { GRAPH_GROUP, userGroup, userOfGroup } from '../src/core/ports.js';
+import { clusterBusChannels } from '../src/store/redis/keys.js';
+import { redisClusterNodes, testPrefix } from './support/services.js';
+import { clusterSeeds } from './support/stores.js';
+
+const nodes = redisClusterNodes();
+
+describe.skipIf(nodes === null)('the sharded bus on a Redis Cluster', () => {
+  const seeds = clusterSeeds(nodes ?? '');
+  const clients: Cluster[] = [];
+  const buses: ShardedRedisBus[] = [];
+  const prefix = testPrefix();
+  const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
+  const channelOf = (group: string) => {
+    const userId = userOfGroup(group);
+    return userId === null ? channels.broadcast : channels.user(userId);
+  };
+  afterAll(async () => {
+    for (const bus of buses) await bus.close();
+    for (const client of clients) client.disconnect();
+  });
+  /** A process's bus: a publisher and a sharded subscriber of its own. */
+  const open = async () => {
+    const publisher = new Cluster(seeds);
+    const subscriber = new Cluster(seeds, { shardedSubscribers: true });
+    clients.push(publisher, subscriber);
+    const bus = await ShardedRedisBus.create(publisher, subscriber, {
+      channelOf,
+      broadcast: channels.broadcast,
+    });
+    buses.push(bus);
+    return bus;
+  };
+  const next = (bus: ShardedRedisBus, group: string) =>
+    new Promise<string>((resolve) => {
+      const off = bus.subscribe(group, (payload) => {
+        off();
+        resolve(payload);
+      });
+    });
+  /** Subscribers of a sharded channel, asked of the node that owns its slot. */
+  const subscribers = async (channel: string) => {
+    const counts = await Promise.all(
+      clients[0]?.nodes('master').map(async (node) => {
+        try {
+          const reply = (await node.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+          return Number(reply[1]);
+        } catch {
+          return 0;
+        }
+      }) ?? [],
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  };
+
+  it('delivers a user’s broadcast only to the processes holding that user, and graph changes to all', async () => {
+    const [a, b, c] = await Promise.all([open(), open(), open()]);
+    const offA = a.subscribe(userGroup(1), () => {});
+    const received: string[] = [];
+    const offB = b.subscribe(userGroup(2), (payload) => received.push(payload));
+    await Promise.all([a.ready(userGroup(1)), b.ready(userGroup(2))]);
+    // Redis itself says who listens: b alone for user 2, nobody else; c holds no user and listens to none.
+    expect(await subscribers(channels.user(2))).toBe(1);
+    expect(await subscribers(channels.user(1))).toBe(1);
+    expect(await subscribers(channels.broadcast)).toBe(3);
+    expect(c.stats.channels).toBe(1);
+
+    a.publish([userGroup(2), userGroup(3)], 'to two');
+    await expect.poll(() => received, { timeout: 2_000 }).toEqual(['to two']);
+    // Every process reads graph changes; once c has this one, a's publish to users 2 and 3 reached only b.
+    const onC = next(c, GRAPH_GROUP);
+    const onB = next(b, GRAPH_GROUP);
+    a.publish([GRAPH_GROUP], 'graph');
+    expect(await Promise.all([onB, onC])).toEqual(['graph', 'graph']);
+    expect(c.stats.received).toBe(1);
+    expect(b.stats.received).toBe(2);
+
+    // The last subscriber of a user gone, the process stops listening to that user's channel.
+    offB();
+    await expect.poll(() => subscribers(channels.user(2)), { timeout: 2_000 }).toBe(0);
+    offA();
+  });
+});
