@@ -8,6 +8,7 @@ import {
   type SessionOptions,
   type SocketLike,
 } from '../src/core/session.js';
+import { encodeNotice } from '../src/core/visibility-notices.js';
 
 /**
  * The per-connection rules on their own: a socket that records what it is asked to do, a service whose answers
@@ -250,6 +251,32 @@ describe('the in-process bus', () => {
     first();
     bus.publish(['g'], 'hello');
     expect(got).toEqual(['hello']);
+  });
+});
+
+describe('visibility notices in the session', () => {
+  it('keeps a user hidden by a block when a privacy show about them comes late', async () => {
+    const { socket, bus, snapshot } = setup();
+    snapshot.resolve([]);
+    await settle();
+    const offline = {
+      type: 'presence.status',
+      user_id: 2,
+      status: 'offline',
+      last_seen: null,
+      v: 0,
+      clients: {},
+    };
+    bus.publish([userGroup(1)], encodeNotice({ notice: 'hide', user_id: 2, frame: offline as never }));
+    // A privacy change of user 2 (turning invisible off) that was fanned out before the block's versions moved.
+    const shown = { user_id: 2, status: 'online', last_seen: null, v: 9, clients: { web: 'online' } };
+    bus.publish([userGroup(1)], encodeNotice({ notice: 'show', cause: 'privacy', user_id: 2, frame: null }));
+    bus.publish([userGroup(1)], JSON.stringify({ type: 'presence.status', ...shown }));
+    await settle();
+    expect(socket.sent.map((m) => (m as { type: string; status?: string }).status)).toEqual([
+      undefined,
+      'offline',
+    ]);
   });
 });
 

@@ -102,11 +102,11 @@ export class FanOut {
     this.audience(userId).then(
       ({ withLastSeen, withoutLastSeen }) => {
         if (withLastSeen.length > 0)
-          bus.publish(withLastSeen, encodeNotice({ notice, user_id: userId, frame }));
+          bus.publish(withLastSeen, encodeNotice({ notice, cause: 'privacy', user_id: userId, frame }));
         if (withoutLastSeen.length > 0)
           bus.publish(
             withoutLastSeen,
-            encodeNotice({ notice, user_id: userId, frame: { ...frame, last_seen: null } }),
+            encodeNotice({ notice, cause: 'privacy', user_id: userId, frame: { ...frame, last_seen: null } }),
           );
       },
       (error) => this.options.onError(error, 'subscribers'),

@@ -13,7 +13,7 @@ import type { DeviceRef } from './rules.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
-import { decodeNotice, subjectOf } from './visibility-notices.js';
+import { decodeNotice, type NoticeCause, subjectOf } from './visibility-notices.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
 export interface SocketLike {
@@ -100,7 +100,7 @@ export class Session {
    * were already on their way under the old graph are dropped. Cleared by the block's end, or by a snapshot
    * that shows them again.
    */
-  private readonly hidden = new Set<UserId>();
+  private readonly hidden = new Map<UserId, Set<NoticeCause>>();
   /** With `subscribe=manual`, whom the client asked to hear about; null otherwise. */
   private readonly subscriptions: Subscriptions | null;
   /** Events held while `presence.subscribed` answers are on their way, so the changes come after them. */
@@ -338,8 +338,14 @@ export class Session {
     if (this.muted) return;
     const notice = decodeNotice(payload);
     if (notice !== null) {
-      if (notice.notice === 'hide') this.hidden.add(notice.user_id);
+      const cause = notice.cause ?? 'block';
+      const causes = this.hidden.get(notice.user_id) ?? new Set<NoticeCause>();
+      if (notice.notice === 'hide') causes.add(cause);
+      else causes.delete(cause);
+      if (causes.size > 0) this.hidden.set(notice.user_id, causes);
       else this.hidden.delete(notice.user_id);
+      // A show that leaves another cause standing says nothing: the user stays hidden.
+      if (notice.notice === 'show' && causes.size > 0) return;
       if (notice.frame !== null) {
         const frame = JSON.stringify(notice.frame);
         if (this.wanted(frame)) this.write(frame);

@@ -8,8 +8,14 @@ import type { UserId } from './types.js';
  * the graph versions stop new ones at the source, this stops the ones in flight.
  */
 export type VisibilityNotice =
-  | { notice: 'hide'; user_id: UserId; frame: StatusMessage }
-  | { notice: 'show'; user_id: UserId; frame: StatusMessage | null };
+  | { notice: 'hide'; cause?: NoticeCause; user_id: UserId; frame: StatusMessage }
+  | { notice: 'show'; cause?: NoticeCause; user_id: UserId; frame: StatusMessage | null };
+
+/**
+ * Why a user is hidden: a block (the default) or a privacy setting (invisible). Each is lifted only by a show of
+ * the same cause, so a late privacy show never reveals a user a block hides.
+ */
+export type NoticeCause = 'block' | 'privacy';
 
 /** Every notice starts so; no frame for the client does (they all start with `{"type":`). */
 export const NOTICE_PREFIX = '{"notice":';
