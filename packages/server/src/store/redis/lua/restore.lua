@@ -43,11 +43,16 @@ if mine > version and not (ARGV[2] == 'offline' and s.conns > 0) then
       end
     end
   end
-  s.cl = clients_key(s.devices)
-  s.status = status_of(s.cl)
+  if next(s.devices) == nil then
+    -- No device on either side (a state from before devices): the status as learned.
+    s.cl, s.status = '', ARGV[2]
+  else
+    s.cl = clients_key(s.devices)
+    s.status = status_of(s.cl)
+  end
   -- The version the outage gave the change when Redis now holds what this process announced then; a newer one
   -- when devices held elsewhere make it come out otherwise, so this process's watchers take the correction.
-  if s.cl == clients_key(learned) then s.v = mine else s.v = next_version(mine, now) end
+  if s.status == ARGV[2] and s.cl == clients_key(learned) then s.v = mine else s.v = next_version(mine, now) end
   save(key, s, ARGV[5])
   if s.status == 'offline' then
     redis.call('ZREM', KEYS[2], ARGV[1])
