@@ -136,7 +136,10 @@ describe.skipIf(!available)('degraded mode keeps presence right', () => {
         };
         await expect.poll(learned, { timeout: 10_000, interval: 100 }).not.toBeNull();
         expect(learned()).toEqual({ ...here, type: undefined });
-        expect(await stored(u(20))).toMatchObject({ status: 'offline', last_seen: new Date(leftAt) });
+        // The write-through is asynchronous (batched per turn, retried on failure): wait for it, bounded.
+        await expect
+          .poll(() => stored(u(20)), { timeout: 5_000, interval: 50 })
+          .toMatchObject({ status: 'offline', last_seen: new Date(leftAt) });
         console.log(
           `fault: ${outage.key} recovered in ${Date.now() - back} ms (out of degraded mode, the departure ` +
             'announced on the other process and in PostgreSQL, after Redis answered again)',

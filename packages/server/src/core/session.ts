@@ -344,8 +344,9 @@ export class Session {
       else causes.delete(cause);
       if (causes.size > 0) this.hidden.set(notice.user_id, causes);
       else this.hidden.delete(notice.user_id);
-      // A show that leaves another cause standing says nothing: the user stays hidden.
-      if (notice.notice === 'show' && causes.size > 0) return;
+      // While a block stands nothing about the user passes, whatever else shows them. (A block's end with a
+      // privacy hide standing is fine: its frame is already the presence the privacy settings let through.)
+      if (notice.notice === 'show' && causes.has('block')) return;
       if (notice.frame !== null) {
         const frame = JSON.stringify(notice.frame);
         if (this.wanted(frame)) this.write(frame);
