@@ -19,6 +19,8 @@ import {
   serverSetups,
   startEmbedded,
   TestClient,
+  type Trio,
+  trio,
 } from './support/server.js';
 import { hasPostgres, hasRedis, REDIS_URL } from './support/services.js';
 
@@ -45,39 +47,6 @@ const hiddenFrame = (presence: { user_id: number; v: number }) => ({
   v: presence.v,
   clients: {},
 });
-
-/**
- * Three mutual friends a, b, c who also share conversation `base`; a on `onA`, b and c on `onB` (the same
- * server, or two processes). Each connects after the previous one has seen the last arrival, so the frames
- * left unread afterwards are only what the test causes.
- */
-async function trio(base: number, onA: RunningServer, onB: RunningServer = onA) {
-  const [a, b, c] = [base + 1, base + 2, base + 3];
-  await befriend(onA, a, b);
-  await befriend(onA, a, c);
-  await befriend(onA, b, c);
-  await graph(onA, 'PUT', `conversations/${base}`, { participant_ids: [a, b, c] });
-  const ca = await TestClient.connect(onA, a);
-  await ca.next('presence.snapshot');
-  const cb = await TestClient.connect(onB, b);
-  await cb.next('presence.snapshot');
-  await ca.next('presence.status', (m) => m.user_id === b && m.status === 'online');
-  const cc = await TestClient.connect(onB, c);
-  await cc.next('presence.snapshot');
-  await ca.next('presence.status', (m) => m.user_id === c && m.status === 'online');
-  await cb.next('presence.status', (m) => m.user_id === c && m.status === 'online');
-  const tokens = { a: await onA.mintToken(a), b: await onA.mintToken(b), c: await onA.mintToken(c) };
-  return {
-    ids: { a, b, c },
-    ca,
-    cb,
-    cc,
-    tokens,
-    close: () => Promise.all([ca, cb, cc].map((x) => x.close())),
-  };
-}
-
-type Trio = Awaited<ReturnType<typeof trio>>;
 
 /** The presence `viewer` reads of `userId` (REST), which holds the current `v`. */
 async function presenceOf(server: RunningServer, viewerToken: string, userId: number) {

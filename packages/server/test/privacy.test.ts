@@ -1,7 +1,17 @@
 import type { ServerMessage, UserPresence } from '@presence/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer, ServerOptions } from '../src/app.js';
-import { AUTH_SECRET, api, befriend, Cluster, graph, startEmbedded, TestClient } from './support/server.js';
+import {
+  AUTH_SECRET,
+  api,
+  befriend,
+  Cluster,
+  graph,
+  startEmbedded,
+  TestClient,
+  type Trio,
+  trio,
+} from './support/server.js';
 import { hasPostgres, hasRedis } from './support/services.js';
 import { WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -47,38 +57,6 @@ const settings = (server: RunningServer, token: string, body?: unknown, raw?: st
     body,
     raw,
   });
-
-/**
- * Three mutual friends a, b, c sharing conversation `base`; a on `onA`, b and c on `onB`. Each connects after
- * the previous one has seen the last arrival, so frames left unread afterwards are only what the test causes.
- */
-async function trio(base: number, onA: RunningServer, onB: RunningServer = onA) {
-  const [a, b, c] = [base + 1, base + 2, base + 3];
-  await befriend(onA, a, b);
-  await befriend(onA, a, c);
-  await befriend(onA, b, c);
-  await graph(onA, 'PUT', `conversations/${base}`, { participant_ids: [a, b, c] });
-  const ca = await TestClient.connect(onA, a);
-  await ca.next('presence.snapshot');
-  const cb = await TestClient.connect(onB, b);
-  await cb.next('presence.snapshot');
-  await ca.next('presence.status', (m) => m.user_id === b && m.status === 'online');
-  const cc = await TestClient.connect(onB, c);
-  await cc.next('presence.snapshot');
-  await ca.next('presence.status', (m) => m.user_id === c && m.status === 'online');
-  await cb.next('presence.status', (m) => m.user_id === c && m.status === 'online');
-  const tokens = { a: await onA.mintToken(a), b: await onA.mintToken(b), c: await onA.mintToken(c) };
-  return {
-    ids: { a, b, c },
-    ca,
-    cb,
-    cc,
-    tokens,
-    close: () => Promise.all([ca, cb, cc].map((x) => x.close())),
-  };
-}
-
-type Trio = Awaited<ReturnType<typeof trio>>;
 
 /**
  * Barrier: c changes status and every watcher waits for it. Anything fanned out to a watcher before this call

@@ -3,13 +3,7 @@ import type { Bus, BusHandler } from '../core/ports.js';
 import { busChannel } from '../store/redis/keys.js';
 import type { RedisClient } from '../store/redis/replies.js';
 import { LocalBus } from './bus.js';
-
-interface Envelope {
-  /** Origin process: it has delivered locally already. */
-  o: string;
-  g: readonly string[];
-  p: string;
-}
+import { type Envelope, foreignEnvelope } from './envelope.js';
 
 /**
  * Spans processes with Redis pub/sub: every publish is delivered locally at once and sent on one channel that
@@ -54,15 +48,8 @@ export class RedisBus implements Bus {
   }
 
   private receive(message: string): void {
-    if (message.startsWith(this.ownPrefix)) return;
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(message) as Envelope;
-    } catch {
-      return;
-    }
-    if (envelope.o === this.origin || !Array.isArray(envelope.g) || typeof envelope.p !== 'string') return;
-    this.local.publish(envelope.g, envelope.p);
+    const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
+    if (envelope !== null) this.local.publish(envelope.g, envelope.p);
   }
 
   /** Called each time the subscription comes back after it was lost: broadcasts may have been missed. */

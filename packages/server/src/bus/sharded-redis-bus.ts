@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import type { Bus, BusHandler } from '../core/ports.js';
 import { LocalBus } from './bus.js';
-
-interface Envelope {
-  /** Origin process: it has delivered locally already. */
-  o: string;
-  g: readonly string[];
-  p: string;
-}
+import { type Envelope, foreignEnvelope } from './envelope.js';
 
 /** What the bus counts, for the benchmark and the tests: what this process sent and received. */
 export interface ShardedBusStats {
@@ -74,15 +68,8 @@ export class ShardedRedisBus implements Bus {
 
   private receive(message: string): void {
     this.stats.received++;
-    if (message.startsWith(this.ownPrefix)) return;
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(message) as Envelope;
-    } catch {
-      return;
-    }
-    if (envelope.o === this.origin || !Array.isArray(envelope.g) || typeof envelope.p !== 'string') return;
-    this.local.publish(envelope.g, envelope.p);
+    const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
+    if (envelope !== null) this.local.publish(envelope.g, envelope.p);
   }
 
   onGap(listener: () => void): void {

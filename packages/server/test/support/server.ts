@@ -300,3 +300,36 @@ export async function serverSetups(): Promise<ServerSetup[]> {
     },
   ];
 }
+
+/**
+ * Three mutual friends a, b, c who also share conversation `base`; a on `onA`, b and c on `onB` (the same
+ * server, or two processes). Each connects after the previous one has seen the last arrival, so the frames
+ * left unread afterwards are only what the test causes.
+ */
+export async function trio(base: number, onA: RunningServer, onB: RunningServer = onA) {
+  const [a, b, c] = [base + 1, base + 2, base + 3];
+  await befriend(onA, a, b);
+  await befriend(onA, a, c);
+  await befriend(onA, b, c);
+  await graph(onA, 'PUT', `conversations/${base}`, { participant_ids: [a, b, c] });
+  const ca = await TestClient.connect(onA, a);
+  await ca.next('presence.snapshot');
+  const cb = await TestClient.connect(onB, b);
+  await cb.next('presence.snapshot');
+  await ca.next('presence.status', (m) => m.user_id === b && m.status === 'online');
+  const cc = await TestClient.connect(onB, c);
+  await cc.next('presence.snapshot');
+  await ca.next('presence.status', (m) => m.user_id === c && m.status === 'online');
+  await cb.next('presence.status', (m) => m.user_id === c && m.status === 'online');
+  const tokens = { a: await onA.mintToken(a), b: await onA.mintToken(b), c: await onA.mintToken(c) };
+  return {
+    ids: { a, b, c },
+    ca,
+    cb,
+    cc,
+    tokens,
+    close: () => Promise.all([ca, cb, cc].map((x) => x.close())),
+  };
+}
+
+export type Trio = Awaited<ReturnType<typeof trio>>;
