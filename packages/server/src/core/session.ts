@@ -338,14 +338,12 @@ export class Session {
     if (this.muted) return;
     const notice = decodeNotice(payload);
     if (notice !== null) {
-      const cause = notice.cause ?? 'block';
       const causes = this.hidden.get(notice.user_id) ?? new Set<NoticeCause>();
-      if (notice.notice === 'hide') causes.add(cause);
-      else causes.delete(cause);
+      if (notice.notice === 'hide') causes.add(notice.cause ?? 'block');
+      else causes.delete(notice.cause ?? 'block');
       if (causes.size > 0) this.hidden.set(notice.user_id, causes);
       else this.hidden.delete(notice.user_id);
-      // While a block stands nothing about the user passes, whatever else shows them. (A block's end with a
-      // privacy hide standing is fine: its frame is already the presence the privacy settings let through.)
+      // Nothing passes while a block stands (a block's end under a privacy hide carries the filtered presence).
       if (notice.notice === 'show' && causes.has('block')) return;
       if (notice.frame !== null) {
         const frame = JSON.stringify(notice.frame);

@@ -7,11 +7,13 @@ import { pipelines, type RedisClient } from './replies.js';
 const GRAPH_VERSION_TTL_S = 3_600;
 
 /**
- * A bump: above the last version and never below the time of the change (as presence versions are), so a
- * counter that expired or was lost with Redis never comes back to a number a cache already holds.
+ * A bump: above the last version and never below Redis's clock in microseconds, so a counter that expired or
+ * was lost with Redis never comes back to a number a cache already holds.
  */
-const BUMP = `local v = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], string.format('%d', v), 'EX', ARGV[2])
+const BUMP = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local v = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, now)
+redis.call('SET', KEYS[1], string.format('%d', v), 'EX', ARGV[1])
 return v`;
 
 /** A counter per user and per conversation, bumped by each graph change touching it. */
@@ -36,11 +38,10 @@ export class RedisGraphVersions {
       ...(settings ? [this.keys.graphVersion('settings', 0)] : []),
     ];
     if (keys.length === 0) return;
-    const now = Date.now();
     // Each counter is a slot of its own on a cluster: one pipeline per key there, one for all on a single Redis.
     const groups = this.keys.clustered ? keys.map((key) => [key]) : [keys];
     await pipelines(this.redis, groups, (pipe, group) => {
-      for (const key of group) pipe.eval(BUMP, 1, key, now, GRAPH_VERSION_TTL_S);
+      for (const key of group) pipe.eval(BUMP, 1, key, GRAPH_VERSION_TTL_S);
     });
   }
 }
