@@ -344,6 +344,23 @@ for (const setup of setups) {
       expect(back.last_seen).toBeNull();
     });
 
+    it('limits changes to 10 in a burst per user, then one every 6 s, with 429 and Retry-After', async () => {
+      const user = 9_001;
+      const token = await server.mintToken(user);
+      for (let i = 0; i < 10; i++) {
+        const answer = await settings(server, token, { last_seen: i % 2 ? 'friends' : 'nobody' });
+        expect(answer.status).toBe(200);
+      }
+      const refused = await settings(server, token, { invisible: true });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Nothing changed, and reading is never limited.
+      expect((await settings(server, token)).body).toEqual({ invisible: false, last_seen: 'friends' });
+      // Another user is not affected.
+      expect((await settings(server, await server.mintToken(9_002), { invisible: false })).status).toBe(200);
+    });
+
     it('answers bad input with 400 (413 when oversize) and changes nothing', async () => {
       const t = await start(400);
       const { a } = t.ids;
