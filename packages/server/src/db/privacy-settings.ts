@@ -91,7 +91,10 @@ export async function updateSettings(
   });
 }
 
-/** Records what others see of an invisible user (the presence when it went invisible). */
+/**
+ * Records what others see of an invisible user (the presence when it went invisible). Only forward: of two
+ * toggles racing, a late freeze of the earlier one never moves the version others see back.
+ */
 export async function freezeHidden(
   db: Db,
   userId: UserId,
@@ -99,5 +102,5 @@ export async function freezeHidden(
   v: number,
 ): Promise<void> {
   await db.execute(sql`update privacy_settings set hidden_last_seen = ${iso(lastSeen)}::timestamptz,
-    hidden_v = ${v} where user_id = ${userId} and invisible`);
+    hidden_v = ${v} where user_id = ${userId} and invisible and (hidden_v is null or hidden_v < ${v})`);
 }
