@@ -68,7 +68,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
       invisible: false,
     }),
     setStatus: async (userId, status, device) => {
-      calls.push(`status ${userId} ${status} ${device}`);
+      calls.push(`status ${userId} ${status} ${device?.id}`);
     },
     startTyping: async (_userId, conversationId) => conversationId === 7,
     stopTyping: async (_userId, conversationId) => conversationId === 7,

@@ -130,8 +130,9 @@ export class Liveness {
   }
 
   /** A status chosen over an open WebSocket for its device: a change, not a heartbeat (it ends with the socket). */
-  async setStatus(userId: UserId, status: 'online' | 'away', device: string): Promise<void> {
-    const { transition } = await this.options.store.setStatus(userId, status, this.options.clock(), device);
+  async setStatus(userId: UserId, status: 'online' | 'away', device: DeviceRef): Promise<void> {
+    const at = this.options.clock();
+    const { transition } = await this.options.store.setStatus(userId, status, at, device.id, device.kind);
     if (transition) this.options.fanOut.transition(transition, null);
   }
 

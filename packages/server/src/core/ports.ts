@@ -85,6 +85,8 @@ export interface LivenessStore {
     status: 'online' | 'away',
     at: number,
     device?: string,
+    /** The device's kind, should the status bring back a device that had ended (default `web`). */
+    kind?: ClientKind,
   ): Promise<{ transition: Transition | null }>;
   /**
    * A new version of the user's presence with nothing else changed (a privacy setting changed what others

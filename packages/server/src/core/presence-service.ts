@@ -10,7 +10,7 @@ import { PresenceWriter } from './presence-writer.js';
 import { Privacy } from './privacy.js';
 import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
-import { DEFAULT_DEVICE, DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig } from './rules.js';
+import { DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig } from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -186,7 +186,11 @@ export class PresenceService {
   }
 
   /** A status chosen over an open WebSocket, for its device. */
-  setStatus(userId: UserId, status: 'online' | 'away', device: string = DEFAULT_DEVICE): Promise<void> {
+  setStatus(
+    userId: UserId,
+    status: 'online' | 'away',
+    device: DeviceRef = DEFAULT_DEVICE_REF,
+  ): Promise<void> {
     return this.liveness.setStatus(userId, status, device);
   }
 

@@ -227,8 +227,9 @@ export function setStatus(
   status: 'online' | 'away',
   at: number,
   deviceId: string = DEFAULT_DEVICE,
+  kind: ClientKind = 'web',
 ): UserState {
-  const device = state.devices[deviceId] ?? blankDevice('web');
+  const device = state.devices[deviceId] ?? blankDevice(kind);
   const devices = withDevice(state.devices, deviceId, {
     ...device,
     status,

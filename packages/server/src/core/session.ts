@@ -259,7 +259,7 @@ export class Session {
         this.subscribe(message.type, message.user_ids);
         return Promise.resolve(true);
       case 'presence.status.set':
-        return service.setStatus(userId, message.status, this.options.device.id).then(() => true);
+        return service.setStatus(userId, message.status, this.options.device).then(() => true);
       case 'presence.typing.start':
         return service.startTyping(userId, message.conversation_id);
       case 'presence.typing.stop':

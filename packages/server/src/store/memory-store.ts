@@ -7,7 +7,7 @@ import type {
   TypingEntry,
   VersionKind,
 } from '../core/ports.js';
-import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
+import type { ClientKind, DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
 import { DEFAULT_DEVICE, DEFAULT_DEVICE_REF } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
@@ -80,9 +80,15 @@ export class MemoryStore implements HotStore {
     return { transition: transitionOf(userId, before, after), deadline: rules.deadline(after, this.rules) };
   }
 
-  async setStatus(userId: UserId, status: 'online' | 'away', at: number, device = DEFAULT_DEVICE) {
+  async setStatus(
+    userId: UserId,
+    status: 'online' | 'away',
+    at: number,
+    device = DEFAULT_DEVICE,
+    kind: ClientKind = 'web',
+  ) {
     const before = this.state(userId);
-    const after = rules.setStatus(before, status, at, device);
+    const after = rules.setStatus(before, status, at, device, kind);
     this.save(userId, after, at);
     return { transition: transitionOf(userId, before, after) };
   }

@@ -10,7 +10,7 @@ import type {
   TypingEntry,
   VersionKind,
 } from '../core/ports.js';
-import type { DeviceRef, RuleConfig, UserState } from '../core/rules.js';
+import type { ClientKind, DeviceRef, RuleConfig, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import { cleanup } from './redis/cleanup.js';
 import { RedisGraphVersions } from './redis/graph-versions.js';
@@ -113,8 +113,9 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     status: 'online' | 'away',
     at: number,
     device?: string,
+    kind?: ClientKind,
   ): Promise<{ transition: Transition | null }> {
-    return this.liveness.setStatus(userId, status, at, device);
+    return this.liveness.setStatus(userId, status, at, device, kind);
   }
 
   bumpVersion(userId: UserId, at: number): Promise<Transition> {

@@ -131,6 +131,12 @@ for (const backend of await storeBackends()) {
       expect(Object.keys((await store.getMany([12])).get(12)?.devices ?? {})).toHaveLength(32);
     });
 
+    it('keeps the kind of a device a status set brings back (its socket outlived the device)', async () => {
+      const store = await open();
+      const { transition } = await store.setStatus(13, 'away', T, 'phone', 'mobile');
+      expect(transition).toMatchObject({ status: 'away', clients: { mobile: 'away' } });
+    });
+
     it('limits unchanged heartbeats per device, not per user', async () => {
       const store = await open();
       const outcomes = await store.heartbeat([

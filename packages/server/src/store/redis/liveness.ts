@@ -1,6 +1,7 @@
 import type { PresenceStatus } from '@presence/protocol';
 import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HeldSockets } from '../../core/ports.js';
 import {
+  type ClientKind,
   DEFAULT_DEVICE,
   DEFAULT_DEVICE_REF,
   type DeviceRef,
@@ -147,12 +148,13 @@ export class RedisLiveness {
     status: 'online' | 'away',
     at: number,
     device: string = DEFAULT_DEVICE,
+    kind: ClientKind = 'web',
   ): Promise<{ transition: Transition | null }> {
     const [changed, previous, lastSeen, v, now, clients] = (await runScript(
       this.redis,
       'set-status',
       this.userKeys(userId),
-      [userId, status, at, this.ttlSeconds, device],
+      [userId, status, at, this.ttlSeconds, device, kind],
     )) as [number, PresenceStatus, string, string, PresenceStatus, string];
     const transition =
       changed === 1

@@ -1,12 +1,12 @@
 -- A status chosen over an open WebSocket for its device: a sign of socket life, not a heartbeat.
 -- KEYS: user hash, online users zset, processes zset.
--- ARGV: user id, status, at, hash ttl s, device id.
+-- ARGV: user id, status, at, hash ttl s, device id, device kind (for a device that had ended).
 -- Returns {1 when it changed status or clients else 0, previous status, last_seen, version, status, clients}.
 local key = KEYS[1]
 local s = load(key, KEYS[3], now_ms())
 local at, id = tonumber(ARGV[3]), ARGV[5]
 local prev = s.status
-local d = s.devices[id] or blank_device('web')
+local d = s.devices[id] or blank_device(ARGV[6] or 'web')
 d.status = ARGV[2]
 d.ws = later(d.ws, at)
 put_device(s, id, d)
