@@ -103,6 +103,25 @@ export async function spawnServer(
   };
 }
 
+/** Resolves once a spawned redis-server says it accepts connections; rejects if it exits or takes too long. */
+export function redisReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${output}`));
+    });
+  });
+}
+
 /** A redis-server of the test's own on a free port, which the test may stop and start again. */
 export class OwnRedis {
   private process: ChildProcess | null = null;
@@ -121,21 +140,7 @@ export class OwnRedis {
       },
     );
     this.process = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk;
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${output}`));
-      });
-    });
+    await redisReady(child, 10_000);
   }
 
   /** Freezes the server (SIGSTOP): connections stay open and nothing answers, like a hung host. */

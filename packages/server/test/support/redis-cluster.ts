@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { freePort, redisReady } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -54,12 +55,7 @@ async function isFree(port: number): Promise<boolean> {
 /** A client port the OS hands out, whose cluster bus port (+10000) is free too. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   for (;;) {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    server.close();
-    await once(server, 'close');
+    const port = await freePort();
     if (port > MAX_CLIENT_PORT || taken.has(port) || taken.has(port + BUS_PORT_OFFSET)) continue;
     if (!(await isFree(port + BUS_PORT_OFFSET))) continue;
     taken.add(port);
@@ -94,24 +90,7 @@ async function startNode(dir: string, port: number): Promise<RedisClusterNode> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server did not start: ${output}`)),
-      START_TIMEOUT_MS,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}: ${output}`));
-    });
-  });
+  await redisReady(child, START_TIMEOUT_MS);
   return { port, process: child };
 }
 
