@@ -28,8 +28,13 @@ export function decodeNotice(payload: string): VisibilityNotice | null {
   return JSON.parse(payload) as VisibilityNotice;
 }
 
+/** The start of the frames fan-out builds (`type` then `user_id`): read without parsing the whole frame. */
+const SUBJECT = /^\{"type":"presence\.(?:status|typing)","user_id":(\d+)[,}]/;
+
 /** The user a frame for the client is about (status and typing frames), or null. */
 export function subjectOf(payload: string): UserId | null {
+  const known = SUBJECT.exec(payload);
+  if (known) return Number(known[1]);
   try {
     const userId = (JSON.parse(payload) as { user_id?: unknown }).user_id;
     return typeof userId === 'number' ? userId : null;
