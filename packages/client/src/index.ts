@@ -24,6 +24,7 @@ export {
 export { type FormatLastSeenOptions, formatLastSeen, formatRelative } from './format-last-seen.js';
 export { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop.js';
 export { type HttpHeartbeatOptions, httpHeartbeat } from './http-heartbeat.js';
+export { PresenceRequestError } from './http-request.js';
 export {
   DEFAULT_HIDDEN_MS,
   IdleDetector,
@@ -33,7 +34,6 @@ export {
 export { PresenceClient } from './presence-client.js';
 export { PresenceStore, type StatusEvent, type TypingEvent } from './presence-store.js';
 export {
-  PresenceRequestError,
   PrivacySettingsClient,
   type PrivacySettingsClientOptions,
 } from './privacy-settings.js';
