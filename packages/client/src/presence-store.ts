@@ -84,6 +84,7 @@ export class PresenceStore {
       last_seen: user.last_seen,
       v: user.v,
       clients: { ...user.clients },
+      custom: user.custom && { ...user.custom },
     };
     this.#users.set(user.user_id, next);
     return { ...next, previous };

@@ -40,6 +40,7 @@ const presence = (user_id: number, status: UserPresence['status'], v: number): U
   last_seen: null,
   v,
   clients: status === 'offline' ? {} : { web: status },
+  custom: null,
 });
 
 const clients: PresenceClient[] = [];

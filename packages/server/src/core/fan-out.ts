@@ -165,6 +165,7 @@ export class FanOut {
       last_seen: null,
       v,
       clients: {},
+      custom: null,
     };
     this.options.bus.publish([userGroup(viewer)], encodeNotice({ notice: 'hide', user_id: otherId, frame }));
   }

@@ -167,7 +167,14 @@ export class PresenceService {
     const { v, clients } = result;
     return {
       accepted: true,
-      presence: { user_id: userId, status: result.status, last_seen: iso(result.at), v, clients },
+      presence: {
+        user_id: userId,
+        status: result.status,
+        last_seen: iso(result.at),
+        v,
+        clients,
+        custom: null,
+      },
     };
   }
 

@@ -29,5 +29,12 @@ export function presenceOf(
         ? clientsOf(state.devices)
         : clientsByStatus(state.status);
   if (state.status === 'offline') clients = {};
-  return { user_id: userId, status: state.status, last_seen: iso(state.lastSeen), v: state.v, clients };
+  return {
+    user_id: userId,
+    status: state.status,
+    last_seen: iso(state.lastSeen),
+    v: state.v,
+    clients,
+    custom: null,
+  };
 }

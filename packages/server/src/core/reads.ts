@@ -61,7 +61,14 @@ export class Reads {
         continue;
       }
       const v = record?.v ?? 0;
-      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen), v, clients: {} });
+      result.set(userId, {
+        user_id: userId,
+        status: 'offline',
+        last_seen: iso(lastSeen),
+        v,
+        clients: {},
+        custom: null,
+      });
       refill.set(userId, {
         status: 'offline',
         lastSeen,
