@@ -5,6 +5,7 @@
 export type {
   ClientKind,
   Clients,
+  CustomStatus,
   LastSeenVisibility,
   PresenceStatus,
   PrivacySettings,
@@ -21,6 +22,12 @@ export {
   type PresenceClientEvents,
   type PresenceClientOptions,
 } from './client-options.js';
+export {
+  type CustomStatusBody,
+  CustomStatusClient,
+  type CustomStatusInput,
+  customStatusBody,
+} from './custom-status.js';
 export { type FormatLastSeenOptions, formatLastSeen, formatRelative } from './format-last-seen.js';
 export { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop.js';
 export { type HttpHeartbeatOptions, httpHeartbeat } from './http-heartbeat.js';
