@@ -5,12 +5,15 @@ import { PrivacySettingsClient } from './privacy-settings.js';
 const CUSTOM_STATUS_PATH = '/api/presence/custom-status/';
 
 /** What `setCustomStatus` takes: a text, an emoji or both, and when it ends. */
-export interface CustomStatusInput {
+export interface CustomStatusUpdate {
   /** At most 128 code points, no control characters. Empty or absent: none. */
   text?: string | null;
   /** At most 16 code points (a flag or a family is several). Empty or absent: none. */
   emoji?: string | null;
-  /** When the server clears it by itself: a `Date` or an ISO 8601 string. Absent or null: until cleared. */
+  /**
+   * When the server clears it by itself, in the future and at most a year ahead: a `Date`, or an ISO 8601
+   * string with a time zone. Absent or null: until cleared.
+   */
   expiresAt?: Date | string | null;
 }
 
@@ -30,13 +33,13 @@ function optionalText(value: unknown, name: 'text' | 'emoji'): string | undefine
 /**
  * The request body for a custom status. Only the types are checked here (a `TypeError` before anything is
  * sent); the rules on the values (lengths, control characters, at least one of text and emoji, an expiry
- * in the future) are the server's, which answers a 400 `bad_request` that says what is wrong.
+ * in the future) are the server's alone, which answers a 400 `bad_request` that says what is wrong.
  *
  * @example
  * customStatusBody({ emoji: '🍕', text: 'Lunch', expiresAt: new Date('2026-12-04T13:00:00Z') });
  * // { text: 'Lunch', emoji: '🍕', expires_at: '2026-12-04T13:00:00.000Z' }
  */
-export function customStatusBody(input: CustomStatusInput): CustomStatusBody {
+export function customStatusBody(input: CustomStatusUpdate): CustomStatusBody {
   if (typeof input !== 'object' || input === null)
     throw new TypeError('setCustomStatus: pass an object { text?, emoji?, expiresAt? }');
   const text = optionalText(input.text, 'text');
@@ -71,16 +74,18 @@ export class CustomStatusClient extends PrivacySettingsClient {
    * included; contacts receive it as a `status` event. The server clears an expired status itself and
    * announces it as a change: the SDK runs no timer of its own.
    *
-   * Rejects with a `PresenceRequestError`: `status` 400 (`bad_request`) for a text over 128 or an emoji over
-   * 16 code points, control characters, neither text nor emoji, or a bad `expiresAt`; 429 when changed too
-   * often. Throws a `TypeError` at once for arguments of the wrong type.
+   * Rejects with a `PresenceRequestError`: `status` 400 (`bad_request`, the message says which rule) for a
+   * text over 128 or an emoji over 16 code points, control characters, neither text nor emoji, or an
+   * `expiresAt` that is not ISO 8601 with a time zone, not in the future or more than a year ahead; 429
+   * (`rate_limited`) past 10 changes in a burst, then one every 6 s. Throws a `TypeError` at once for
+   * arguments of the wrong type.
    *
    * @example
    * await client.setCustomStatus({ emoji: '🍕', text: 'Lunch', expiresAt: new Date(Date.now() + 30 * 60_000) });
    * await client.setCustomStatus({ emoji: '🌴' }); // until cleared
    * client.get(client.userId!)?.custom; // { text: null, emoji: '🌴', expires_at: null }
    */
-  setCustomStatus(input: CustomStatusInput): Promise<UserPresence> {
+  setCustomStatus(input: CustomStatusUpdate): Promise<UserPresence> {
     return this.#change('PUT', customStatusBody(input));
   }
 

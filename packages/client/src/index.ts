@@ -25,7 +25,7 @@ export {
 export {
   type CustomStatusBody,
   CustomStatusClient,
-  type CustomStatusInput,
+  type CustomStatusUpdate,
   customStatusBody,
 } from './custom-status.js';
 export { type FormatLastSeenOptions, formatLastSeen, formatRelative } from './format-last-seen.js';
