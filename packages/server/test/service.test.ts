@@ -161,6 +161,7 @@ describe('presence service on a manual clock', () => {
       last_seen: new Date(T).toISOString(),
       v: T + rules.presenceTimeoutMs,
       clients: {},
+      custom: null,
     });
   });
 
@@ -246,6 +247,7 @@ describe('presence service on a manual clock', () => {
       last_seen: new Date(T).toISOString(),
       v: T,
       clients: {},
+      custom: null,
     });
   });
 

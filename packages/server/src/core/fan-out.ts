@@ -81,7 +81,17 @@ export class FanOut {
       },
     );
     writer
-      .write([{ userId, status, lastSeen, lastHeartbeat, v, clients: transition.clients }])
+      .write([
+        {
+          userId,
+          status,
+          lastSeen,
+          lastHeartbeat,
+          v,
+          clients: transition.clients,
+          custom: transition.custom,
+        },
+      ])
       .catch(() => {});
   }
 
@@ -112,7 +122,17 @@ export class FanOut {
       (error) => this.options.onError(error, 'subscribers'),
     );
     writer
-      .write([{ userId, status, lastSeen, lastHeartbeat: null, v, clients: transition.clients }])
+      .write([
+        {
+          userId,
+          status,
+          lastSeen,
+          lastHeartbeat: null,
+          v,
+          clients: transition.clients,
+          custom: transition.custom,
+        },
+      ])
       .catch(() => {});
   }
 
@@ -120,7 +140,8 @@ export class FanOut {
   restored(userId: UserId, state: UserState): void {
     const { status, lastSeen, lastHeartbeat, v } = state;
     const { clients } = presenceOf(userId, state);
-    this.transition({ userId, status, lastSeen, v, previous: status, clients }, lastHeartbeat);
+    const custom = state.custom ?? null;
+    this.transition({ userId, status, lastSeen, v, previous: status, clients, custom }, lastHeartbeat);
   }
 
   typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {

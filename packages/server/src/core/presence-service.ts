@@ -1,16 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { PresenceStatus, PrivacySettings, SelfPresence, UserPresence } from '@presence/protocol';
+import { CustomStatuses } from './custom-statuses.js';
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, type HeartbeatRequest, Liveness } from './liveness.js';
 import { heldStates, Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
-import { iso } from './presence-view.js';
+import { presenceOf } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Privacy } from './privacy.js';
 import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
-import { DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig } from './rules.js';
+import { DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig, type StoredCustom } from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -64,6 +65,7 @@ export class PresenceService {
   private readonly persistence: Persistence;
   private readonly fanOut: FanOut;
   private readonly durable: PresenceDurable;
+  private readonly customs: CustomStatuses;
 
   constructor(options: PresenceServiceOptions) {
     const { store, durable, bus, clock, resolutionMs } = options;
@@ -131,6 +133,7 @@ export class PresenceService {
       presenceTimeoutMs: store.rules.presenceTimeoutMs,
       onError,
     });
+    this.customs = new CustomStatuses({ store, reads: this.reads, fanOut, clock, resolutionMs, onError });
     this.privacyChanges = new PrivacyChanges({ durable, store, privacy, fanOut, reads: this.reads, clock });
     this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
     this.graph = new Graph({
@@ -164,18 +167,7 @@ export class PresenceService {
       { userId, status, device: device.id, client: device.kind },
     ])) as [BatchHeartbeatResult];
     if (!result.accepted) return result;
-    const { v, clients } = result;
-    return {
-      accepted: true,
-      presence: {
-        user_id: userId,
-        status: result.status,
-        last_seen: iso(result.at),
-        v,
-        clients,
-        custom: null,
-      },
-    };
+    return { accepted: true, presence: presenceOf(userId, { ...result, lastSeen: result.at }) };
   }
 
   /**
@@ -233,14 +225,15 @@ export class PresenceService {
     for (const { userId, conversationId } of typing) this.typing.ended(userId, [conversationId]);
   }
 
-  /** Expires users and typing whose local deadline has passed (the fast path). */
+  /** Expires users, typing and custom statuses whose local deadline has passed (the fast path). */
   async tick(now = this.clock()): Promise<void> {
-    await Promise.all([this.liveness.tick(now), this.typing.tick(now)]);
+    await Promise.all([this.liveness.tick(now), this.typing.tick(now), this.customs.tick(now)]);
   }
 
-  /** The crash-safe path: stale users wherever they were held. Returns the users expired. */
-  sweep(now = this.clock()): Promise<number> {
-    return this.liveness.sweep(now);
+  /** The crash-safe path: stale users and due custom statuses, wherever set. Returns the users expired. */
+  async sweep(now = this.clock()): Promise<number> {
+    const [stale] = await Promise.all([this.liveness.sweep(now), this.customs.sweep(now)]);
+    return stale;
   }
 
   /** The crash-safe path for typing: entries past their expiry wherever the start was seen. */
@@ -305,6 +298,17 @@ export class PresenceService {
    */
   updateSettings(userId: UserId, change: Partial<PrivacySettings>): Promise<PrivacySettings> {
     return this.privacyChanges.update(userId, change);
+  }
+
+  /**
+   * Sets the user's custom status (null clears it): a change announced like a status change, kept while the
+   * user is offline until it expires or is cleared. Answers the user's own presence after it.
+   *
+   * @example
+   * await service.setCustom(42, { text: 'Lunch', emoji: '🍕', expiresAt: Date.now() + 3_600_000 });
+   */
+  setCustom(userId: UserId, custom: StoredCustom | null): Promise<UserPresence> {
+    return this.customs.set(userId, custom);
   }
 
   // ---- typing ---------------------------------------------------------------------------------------------
