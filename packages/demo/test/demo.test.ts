@@ -197,8 +197,8 @@ describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
     const expiresAt = Date.parse((await shown.getAttribute('data-expires-at')) ?? '');
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
     expect(expiresAt).toBeLessThanOrEqual(after + 3_600_000);
-    await screenshot(a, 'a-sees-b-custom-status');
-    await screenshot(b, 'b-custom-status-editor');
+    await a.locator('.contacts').screenshot({ path: join(ARTIFACTS, 'a-sees-b-custom-status.png') });
+    await b.locator('.me').screenshot({ path: join(ARTIFACTS, 'b-custom-status-editor.png') });
 
     await b.getByRole('button', { name: 'Clear status' }).click();
     await b.locator('#custom-status[data-state="saved"]').waitFor();
