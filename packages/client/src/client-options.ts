@@ -81,7 +81,10 @@ export interface ClientError {
 
 /** The events of a `PresenceClient`, by name. */
 export interface PresenceClientEvents {
-  /** A user's status or last_seen changed (including the first time the client hears of them). */
+  /**
+   * A user's presence changed: `status`, `clients`, `custom` or `last_seen` (including the first time the
+   * client hears of them).
+   */
   status: StatusEvent;
   /** Someone started or stopped typing in a conversation this user takes part in. */
   typing: TypingEvent;
