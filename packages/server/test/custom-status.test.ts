@@ -99,7 +99,7 @@ for (const setup of setups)
       });
       expect(set.body.v).toBeGreaterThan(before.v);
       const [onB, onA] = await Promise.all([
-        t.cb.next('presence.status', (m) => m.user_id === a),
+        t.cb.next('presence.status', (m) => m.user_id === a && m.custom !== null),
         // a's own devices hear it too (after a's own arrival, which they heard first).
         t.ca.next('presence.status', (m) => m.user_id === a && m.custom !== null),
       ]);
@@ -111,15 +111,18 @@ for (const setup of setups)
       expect(cleared.status).toBe(200);
       expect(cleared.body).toMatchObject({ user_id: a, status: 'online', custom: null });
       expect(cleared.body.v).toBeGreaterThan(set.body.v);
-      expect(await t.cb.next('presence.status', (m) => m.user_id === a)).toEqual({
+      expect(await t.cb.next('presence.status', (m) => m.user_id === a && m.custom === null)).toEqual({
         type: 'presence.status',
         ...cleared.body,
       });
-      // Clearing nothing is no change: the same presence, no frame (the barrier comes after any).
+      // Clearing nothing is no change: the same presence, no frame (the barrier comes after any). Frames about a
+      // are compared by version: one of a's arrival may still come late from the trio's set-up.
       const again = await clear(server, t.tokens.a);
       expect(again.body).toEqual(cleared.body);
       await barrier(t, [t.cb], 'away');
-      expect(t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a)).toEqual([]);
+      expect(
+        t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a && m.v > cleared.body.v),
+      ).toEqual([]);
     });
 
     it('announces the expiry at its time, with a larger v, and the webhook carries every change', async () => {
@@ -195,7 +198,9 @@ for (const setup of setups)
           })
         ).status,
       ).toBe(200);
-      expect(await t.cb.next('presence.status', (m) => m.user_id === a)).toMatchObject({
+      expect(
+        await t.cb.next('presence.status', (m) => m.user_id === a && m.status === 'offline'),
+      ).toMatchObject({
         status: 'offline',
         custom: null,
       });
@@ -207,7 +212,9 @@ for (const setup of setups)
       // The expiry goes to a's own devices only.
       await t.ca.next('presence.status', (m) => m.user_id === a && m.custom === null, 5_000);
       await barrier(t, [t.cb], 'away');
-      expect(t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a)).toEqual([]);
+      expect(
+        t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a && m.v >= changed.body.v),
+      ).toEqual([]);
       await put(server, t.tokens.a, LUNCH);
       expect(await read(server, t.tokens.b, a)).toMatchObject({ status: 'offline', custom: null });
       const fresh = await TestClient.connect(server, t.ids.b);
@@ -231,7 +238,9 @@ for (const setup of setups)
       const set = await put(server, t.tokens.a, LUNCH);
       await t.cc.next('presence.status', (m) => m.user_id === a && m.v === set.body.v);
       await barrier(t, [t.cb], 'away');
-      expect(t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a)).toEqual([]);
+      expect(
+        t.cb.received.filter((m) => m.type === 'presence.status' && m.user_id === a && m.v >= set.body.v),
+      ).toEqual([]);
       expect((await api(server, 'GET', `/api/presence/status/${a}`, { token: t.tokens.b })).status).toBe(404);
     });
   });
