@@ -204,7 +204,9 @@ class PresenceClient:
     def status(self, viewer_id: int, user_id: int) -> Optional[dict]:
         """``user_id``'s presence as ``viewer_id`` sees it: None when the viewer may not see it.
 
-        A user may always see itself, so ``status(u, u)`` reads anyone's last_seen from the application.
+        A user may always see itself, so ``status(u, u)`` reads anyone's last_seen from the application. The
+        dict holds ``user_id``, ``status``, ``last_seen``, ``v``, ``clients`` and ``custom``: the custom status,
+        ``{"text", "emoji", "expires_at"}`` (``text`` or ``emoji`` None when not set) or None.
         """
         try:
             return self._request(

@@ -200,7 +200,9 @@ class ServerTest(unittest.TestCase):
 
     def test_a_user_reads_its_own_last_seen(self):
         beat = self.client.heartbeat(541)
-        self.assertEqual(self.client.status(541, 541)["last_seen"], beat["last_seen"])
+        presence = self.client.status(541, 541)
+        self.assertEqual(presence["last_seen"], beat["last_seen"])
+        self.assertIsNone(presence["custom"], "no custom status set")
 
     def test_bulk_follows(self):
         pairs = [(a, b) for a in range(531, 536) for b in range(531, 536) if a != b]

@@ -81,7 +81,10 @@ export interface ClientError {
 
 /** The events of a `PresenceClient`, by name. */
 export interface PresenceClientEvents {
-  /** A user's status or last_seen changed (including the first time the client hears of them). */
+  /**
+   * A user's presence changed: `status`, `clients`, `custom` or `last_seen` (including the first time the
+   * client hears of them).
+   */
   status: StatusEvent;
   /** Someone started or stopped typing in a conversation this user takes part in. */
   typing: TypingEvent;
@@ -197,18 +200,32 @@ export function heartbeatError(result: HeartbeatResult): ClientError | null {
   return null;
 }
 
-/** The heartbeat loop of a client that sends heartbeats, speaking for its device. */
+/** Emits one of a client's events. */
+export type EmitClientEvent = <K extends keyof PresenceClientEvents>(
+  event: K,
+  value: PresenceClientEvents[K],
+) => void;
+
+/**
+ * The heartbeat loop of a client that sends heartbeats, speaking for its device: each result is a `heartbeat`
+ * event, and a failure an `error` event too.
+ */
 export function heartbeatLoop(
   options: PresenceClientOptions,
   transport: HeartbeatTransport,
   device: DeviceInfo,
-  hooks: Pick<HeartbeatLoopOptions, 'token' | 'onResult'>,
+  hooks: Pick<HeartbeatLoopOptions, 'token'> & { emit: EmitClientEvent },
 ): HeartbeatLoop {
   return new HeartbeatLoop({
     transport,
     intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     device,
     userId: (token) => options.userId ?? userIdFromToken(token),
-    ...hooks,
+    token: hooks.token,
+    onResult: (result, status) => {
+      hooks.emit('heartbeat', { status, result });
+      const error = heartbeatError(result);
+      if (error) hooks.emit('error', error);
+    },
   });
 }

@@ -5,6 +5,7 @@
 export type {
   ClientKind,
   Clients,
+  CustomStatus,
   LastSeenVisibility,
   PresenceStatus,
   PrivacySettings,
@@ -21,9 +22,16 @@ export {
   type PresenceClientEvents,
   type PresenceClientOptions,
 } from './client-options.js';
+export {
+  type CustomStatusBody,
+  CustomStatusClient,
+  type CustomStatusUpdate,
+  customStatusBody,
+} from './custom-status.js';
 export { type FormatLastSeenOptions, formatLastSeen, formatRelative } from './format-last-seen.js';
 export { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat-loop.js';
 export { type HttpHeartbeatOptions, httpHeartbeat } from './http-heartbeat.js';
+export { PresenceRequestError } from './http-request.js';
 export {
   DEFAULT_HIDDEN_MS,
   IdleDetector,
@@ -33,7 +41,6 @@ export {
 export { PresenceClient } from './presence-client.js';
 export { PresenceStore, type StatusEvent, type TypingEvent } from './presence-store.js';
 export {
-  PresenceRequestError,
   PrivacySettingsClient,
   type PrivacySettingsClientOptions,
 } from './privacy-settings.js';

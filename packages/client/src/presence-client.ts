@@ -10,17 +10,16 @@ import {
   defaultUrl,
   deriveWsUrl,
   deviceOf,
-  heartbeatError,
   heartbeatLoop,
   idleDetector,
   type PresenceClientOptions,
   webSocketClass,
 } from './client-options.js';
+import { CustomStatusClient } from './custom-status.js';
 import type { HeartbeatLoop } from './heartbeat-loop.js';
 import { httpHeartbeat } from './http-heartbeat.js';
 import type { IdleDetector } from './idle-detector.js';
 import { PresenceStore } from './presence-store.js';
-import { PrivacySettingsClient } from './privacy-settings.js';
 import { ReconnectingSocket } from './reconnecting-socket.js';
 import { fetchStatuses } from './statuses.js';
 import { resolveToken, userIdFromToken } from './token.js';
@@ -39,8 +38,9 @@ import { idFrames, WatchList } from './watch-list.js';
  * client.on('typing', (t) => showTyping(t.conversation_id, t.user_id, t.is_typing));
  * await client.connect(); // resolves once the first snapshot is in the store
  * await client.setInvisible(true); // privacy settings over HTTP (see PrivacySettingsClient)
+ * await client.setCustomStatus({ emoji: '🍕', text: 'Lunch' }); // see CustomStatusClient
  */
-export class PresenceClient extends PrivacySettingsClient {
+export class PresenceClient extends CustomStatusClient {
   readonly #options: PresenceClientOptions;
   readonly #wsUrl: string;
   readonly #device: DeviceInfo;
@@ -87,7 +87,7 @@ export class PresenceClient extends PrivacySettingsClient {
       this.#transport &&
       heartbeatLoop(options, this.#transport, this.#device, {
         token: (fresh) => this.#getToken(fresh),
-        onResult: (result, status) => this.#onHeartbeat(result, status),
+        emit: (event, value) => this.emit(event, value),
       });
     this.#idle = idleDetector(options, () => this.#applyStatus());
   }
@@ -382,10 +382,10 @@ export class PresenceClient extends PrivacySettingsClient {
     }
   }
 
-  #onHeartbeat(result: HeartbeatResult, status: PresenceStatus): void {
-    this.emit('heartbeat', { status, result });
-    const error = heartbeatError(result);
-    if (error) this.emit('error', error);
+  /** The answer of a custom status change: in the store (if no newer one is) before the call resolves. */
+  protected override ownPresence(presence: UserPresence): void {
+    const change = this.#store.applyStatus(presence);
+    if (change) this.emit('status', change);
   }
 
   #setState(state: ConnectionState): void {

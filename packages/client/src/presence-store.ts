@@ -1,4 +1,4 @@
-import type { Clients, TypingMessage, UserPresence } from '@presence/protocol';
+import type { Clients, CustomStatus, TypingMessage, UserPresence } from '@presence/protocol';
 
 /** A change of one user's presence. `previous` is null the first time the client hears of the user. */
 export interface StatusEvent extends UserPresence {
@@ -10,8 +10,17 @@ export type TypingEvent = Omit<TypingMessage, 'type'>;
 
 function samePresence(a: UserPresence, b: UserPresence): boolean {
   return (
-    a.status === b.status && a.last_seen === b.last_seen && a.v === b.v && sameClients(a.clients, b.clients)
+    a.status === b.status &&
+    a.last_seen === b.last_seen &&
+    a.v === b.v &&
+    sameClients(a.clients, b.clients) &&
+    sameCustom(a.custom, b.custom)
   );
+}
+
+function sameCustom(a: CustomStatus | null, b: CustomStatus | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.text === b.text && a.emoji === b.emoji && a.expires_at === b.expires_at;
 }
 
 function sameClients(a: Clients, b: Clients): boolean {
@@ -84,6 +93,7 @@ export class PresenceStore {
       last_seen: user.last_seen,
       v: user.v,
       clients: { ...user.clients },
+      custom: user.custom && { ...user.custom },
     };
     this.#users.set(user.user_id, next);
     return { ...next, previous };

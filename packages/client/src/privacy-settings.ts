@@ -1,22 +1,11 @@
 import { isLastSeenVisibility, type LastSeenVisibility, type PrivacySettings } from '@presence/protocol';
 import { defaultUrl, type PresenceClientEvents } from './client-options.js';
 import { Emitter } from './emitter.js';
+import { type PresenceRequest, presenceRequest } from './http-request.js';
 import { resolveToken } from './token.js';
 import type { TokenSource } from './types.js';
 
 const SETTINGS_PATH = '/api/presence/settings/';
-
-/** A settings request the server refused (`status` 400, 401, 413, 503…) or that did not reach it (`status` 0). */
-export class PresenceRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PresenceRequestError';
-  }
-}
 
 export interface PrivacySettingsClientOptions {
   /** Base URL of the service; default the page's origin. */
@@ -74,32 +63,20 @@ export class PrivacySettingsClient extends Emitter<PresenceClientEvents> {
   }
 
   async #request(method: 'GET' | 'PATCH', body?: Partial<PrivacySettings>): Promise<PrivacySettings> {
-    const { url, token } = this.#settingsOptions;
-    const endpoint = new URL(SETTINGS_PATH, url ?? defaultUrl()).toString();
-    let response: Response | undefined;
-    // A 401 may be an expired token: one more try with a fresh one.
-    for (let attempt = 0; attempt < 2 && (response === undefined || response.status === 401); attempt++) {
-      try {
-        response = await fetch(endpoint, {
-          method,
-          headers: {
-            authorization: `Bearer ${await resolveToken(token)}`,
-            ...(body ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-        });
-      } catch (error) {
-        throw new PresenceRequestError(0, 'network', `settings request failed: ${String(error)}`);
-      }
-      if (typeof token === 'string') break;
-    }
-    const answer = (await response?.json().catch(() => null)) as
-      | (PrivacySettings & { error?: { code: string; message: string } })
-      | null;
-    if (!response?.ok || answer === null) {
-      const error = answer?.error ?? { code: 'internal', message: 'no settings in the answer' };
-      throw new PresenceRequestError(response?.status ?? 0, error.code, error.message);
-    }
+    const answer = (await this.request(method, SETTINGS_PATH, body)) as PrivacySettings;
     return { invisible: answer.invisible, last_seen: answer.last_seen };
+  }
+
+  /** A user endpoint called with this client's token (see `presenceRequest`), for the methods over HTTP. */
+  protected request(method: PresenceRequest['method'], path: string, body?: unknown): Promise<unknown> {
+    const { url, token } = this.#settingsOptions;
+    return presenceRequest({
+      method,
+      url: url ?? defaultUrl(),
+      path,
+      body,
+      token: () => resolveToken(token),
+      refreshable: typeof token !== 'string',
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { parseServerMessage, type UserPresence } from '@presence/protocol';
+import { presenceRequest } from './http-request.js';
 
 const STATUSES_PATH = '/api/presence/statuses/';
 
@@ -11,16 +12,14 @@ export async function fetchStatuses(
   token: (fresh: boolean) => Promise<string>,
   userIds: readonly number[],
 ): Promise<UserPresence[]> {
-  const request = async (fresh: boolean) =>
-    fetch(new URL(STATUSES_PATH, url), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await token(fresh)}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ user_ids: userIds }),
-    });
-  let response = await request(false);
-  if (response.status === 401) response = await request(true);
-  if (!response.ok) throw new Error(`PresenceClient: statuses answered ${response.status}`);
-  const body = (await response.json()) as { users?: unknown };
+  const body = (await presenceRequest({
+    method: 'POST',
+    url,
+    path: STATUSES_PATH,
+    body: { user_ids: userIds },
+    token,
+    refreshable: true,
+  })) as { users?: unknown };
   // Each entry is checked as a server frame's would be.
   const parsed = parseServerMessage(JSON.stringify({ type: 'presence.subscribed', users: body.users }));
   return parsed?.type === 'presence.subscribed' ? parsed.users : [];

@@ -41,17 +41,32 @@ describe('PresenceStore', () => {
     const store = new PresenceStore();
     expect(
       store.applySnapshot([
-        { user_id: 1, status: 'online', last_seen: 'a', v: 1, clients: { web: 'online' } },
+        { user_id: 1, status: 'online', last_seen: 'a', v: 1, clients: { web: 'online' }, custom: null },
       ]),
     ).toHaveLength(1);
     expect(
-      store.applyStatus({ user_id: 1, status: 'online', last_seen: 'a', v: 1, clients: { web: 'online' } }),
+      store.applyStatus({
+        user_id: 1,
+        status: 'online',
+        last_seen: 'a',
+        v: 1,
+        clients: { web: 'online' },
+        custom: null,
+      }),
     ).toBeNull();
     const changes = store.applySnapshot([
-      { user_id: 2, status: 'away', last_seen: 'b', v: 5, clients: { web: 'away' } },
+      { user_id: 2, status: 'away', last_seen: 'b', v: 5, clients: { web: 'away' }, custom: null },
     ]);
     expect(changes).toEqual([
-      { user_id: 2, status: 'away', last_seen: 'b', v: 5, clients: { web: 'away' }, previous: null },
+      {
+        user_id: 2,
+        status: 'away',
+        last_seen: 'b',
+        v: 5,
+        clients: { web: 'away' },
+        custom: null,
+        previous: null,
+      },
     ]);
     expect(store.get(1)).toBeUndefined();
   });
@@ -59,11 +74,18 @@ describe('PresenceStore', () => {
   it('keeps the presence with the larger version, whatever order the frames arrive in', () => {
     const store = new PresenceStore();
     expect(
-      store.applyStatus({ user_id: 3, status: 'online', last_seen: 'b', v: 20, clients: { web: 'online' } }),
+      store.applyStatus({
+        user_id: 3,
+        status: 'online',
+        last_seen: 'b',
+        v: 20,
+        clients: { web: 'online' },
+        custom: null,
+      }),
     ).not.toBeNull();
     // The offline of an earlier change, delivered late by another process: it must not win.
     expect(
-      store.applyStatus({ user_id: 3, status: 'offline', last_seen: 'a', v: 19, clients: {} }),
+      store.applyStatus({ user_id: 3, status: 'offline', last_seen: 'a', v: 19, clients: {}, custom: null }),
     ).toBeNull();
     expect(store.get(3)).toEqual({
       user_id: 3,
@@ -71,9 +93,17 @@ describe('PresenceStore', () => {
       last_seen: 'b',
       v: 20,
       clients: { web: 'online' },
+      custom: null,
     });
     expect(
-      store.applyStatus({ user_id: 3, status: 'away', last_seen: 'c', v: 21, clients: { web: 'away' } }),
+      store.applyStatus({
+        user_id: 3,
+        status: 'away',
+        last_seen: 'c',
+        v: 21,
+        clients: { web: 'away' },
+        custom: null,
+      }),
     ).toMatchObject({
       status: 'away',
       previous: { status: 'online', v: 20 },

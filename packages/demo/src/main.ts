@@ -2,6 +2,7 @@ import { type ClientKind, PresenceClient } from '@presence/client';
 import { type DemoData, type DemoUser, fetchDemoData, fetchToken } from './api.js';
 import { mountContacts } from './contacts-view.js';
 import { mountConversation } from './conversation-view.js';
+import { mountCustomStatus } from './custom-status-view.js';
 import { byId, element } from './dom.js';
 import { mountMe } from './me-view.js';
 import { mountSettings } from './settings-view.js';
@@ -64,6 +65,7 @@ function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined, 
       status: byId('me-status'),
       seen: byId('me-seen'),
       clients: byId('me-clients'),
+      custom: byId('me-custom'),
       select: byId<HTMLSelectElement>('status-select'),
       offlineToggle: byId<HTMLButtonElement>('offline-toggle'),
     },
@@ -76,6 +78,20 @@ function startSession(data: DemoData, me: DemoUser, idleMs: number | undefined, 
       invisible: byId<HTMLInputElement>('invisible-toggle'),
       lastSeen: byId<HTMLSelectElement>('last-seen-select'),
       note: byId('privacy-note'),
+    },
+    client,
+  );
+  mountCustomStatus(
+    {
+      panel: byId('custom-status'),
+      emoji: byId<HTMLInputElement>('custom-emoji'),
+      text: byId<HTMLInputElement>('custom-text'),
+      expiry: byId<HTMLSelectElement>('custom-expiry'),
+      until: byId<HTMLInputElement>('custom-until'),
+      untilLabel: byId('custom-until-label'),
+      set: byId<HTMLButtonElement>('custom-set'),
+      clear: byId<HTMLButtonElement>('custom-clear'),
+      error: byId('custom-error'),
     },
     client,
   );

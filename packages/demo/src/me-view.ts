@@ -1,5 +1,6 @@
 import type { PresenceClient } from '@presence/client';
 import { renderClients } from './clients-view.js';
+import { renderCustom } from './custom-view.js';
 
 export interface MeElements {
   name: HTMLElement;
@@ -7,6 +8,8 @@ export interface MeElements {
   /** What everyone else sees: the most available over all of one's devices (this tab, other tabs, phone). */
   seen: HTMLElement;
   clients: HTMLElement;
+  /** One's own custom status, as others see it. */
+  custom: HTMLElement;
   select: HTMLSelectElement;
   offlineToggle: HTMLButtonElement;
 }
@@ -23,6 +26,7 @@ export function mountMe(ui: MeElements, client: PresenceClient, username: string
     ui.seen.textContent = status;
     ui.seen.dataset.status = status;
     renderClients(ui.clients, self?.clients);
+    renderCustom(ui.custom, self?.custom);
   };
   client.on('status', (change) => {
     if (change.user_id === client.userId) renderSeen();

@@ -159,6 +159,55 @@ describe.skipIf(skipBrowserSuite(SUITE))(SUITE, () => {
     await screenshot(watcher, 'watcher-sees-devices');
   });
 
+  it('custom status: B sets one with an expiry, A sees it with the expiry as a tooltip, then B clears it', async () => {
+    const bob = other(2);
+    const a = await open(viewer.user_id);
+    const b = await open(bob.user_id);
+    await contactRow(a, bob.user_id, 'online').waitFor();
+    const shown = a.locator(`#contacts li[data-user-id="${bob.user_id}"] .custom`);
+    const shownAs = (value: string) => shown.and(a.locator(`[data-custom="${value}"]`));
+    expect(await shown.isHidden()).toBe(true);
+    const setButton = b.getByRole('button', { name: 'Set status' });
+    const error = b.locator('#custom-error');
+
+    // Neither emoji nor text: the server's 400 is shown as it answered.
+    await setButton.click();
+    await b.locator('#custom-status[data-state="error"]').waitFor();
+    expect(await error.textContent()).toMatch(/^Not saved: \S/);
+    // A custom expiry with no date picked is caught before asking.
+    await b.getByLabel('Clear after').selectOption('custom');
+    await b.getByLabel('Clear at').waitFor();
+    await setButton.click();
+    await error.filter({ hasText: 'Pick the date and time it should clear at.' }).waitFor();
+
+    await b.getByLabel('Emoji').fill('🍕');
+    await b.getByLabel('What’s happening').fill('Lunch');
+    await b.getByLabel('Clear after').selectOption('1h');
+    expect(await b.getByLabel('Clear at').isHidden()).toBe(true);
+    const before = Date.now();
+    await setButton.click();
+    await b.locator('#custom-status[data-state="saved"]').waitFor();
+    const after = Date.now();
+    expect(await error.textContent()).toBe('');
+    await b.locator('#me-custom[data-custom="🍕 Lunch"]').waitFor();
+
+    await shownAs('🍕 Lunch').waitFor();
+    expect(await shown.textContent()).toBe('🍕 Lunch');
+    expect(await shown.getAttribute('title')).toMatch(/^Clears (at|on) .*\d/);
+    const expiresAt = Date.parse((await shown.getAttribute('data-expires-at')) ?? '');
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 3_600_000);
+    await a.locator('.contacts').screenshot({ path: join(ARTIFACTS, 'a-sees-b-custom-status.png') });
+    await b.locator('.me').screenshot({ path: join(ARTIFACTS, 'b-custom-status-editor.png') });
+
+    await b.getByRole('button', { name: 'Clear status' }).click();
+    await b.locator('#custom-status[data-state="saved"]').waitFor();
+    await shownAs('').waitFor({ state: 'attached' });
+    expect(await shown.isHidden()).toBe(true);
+    await b.locator('#me-custom[data-custom=""]').waitFor({ state: 'attached' });
+    expect(await b.getByLabel('Emoji').inputValue()).toBe('');
+  });
+
   it('shows B offline with a ticking "last seen" once the grace after closing has passed', async () => {
     const bob = other(3);
     const a = await open(viewer.user_id);

@@ -2,6 +2,7 @@ import type { ErrorCode } from './errors.js';
 import {
   type ClientKind,
   type Clients,
+  type CustomStatus,
   isClientKind,
   isDeviceId,
   isId,
@@ -154,6 +155,15 @@ function clientsOf(value: unknown): Clients {
   return clients;
 }
 
+/** A custom status as sent, or null when absent or broken (an older server sends none). */
+function customOf(value: unknown): CustomStatus | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { text, emoji, expires_at } = value as Record<string, unknown>;
+  const str = (x: unknown): string | null => (typeof x === 'string' && x !== '' ? x : null);
+  const custom = { text: str(text), emoji: str(emoji), expires_at: str(expires_at) };
+  return custom.text === null && custom.emoji === null ? null : custom;
+}
+
 /** Picks the wire fields only, so extra fields a newer server adds never leak into a client's store. */
 function presenceOf(value: UserPresence): UserPresence {
   return {
@@ -162,6 +172,7 @@ function presenceOf(value: UserPresence): UserPresence {
     last_seen: value.last_seen,
     v: value.v,
     clients: clientsOf(value.clients),
+    custom: customOf(value.custom),
   };
 }
 

@@ -18,7 +18,27 @@ export interface UserPresence {
   v: number;
   /** The most available status per kind of client over live devices; empty when offline. */
   clients: Clients;
+  /**
+   * The user's custom status (contract section 14), or null when none is set, it expired, or the viewer may
+   * not see it (an invisible user shows null to others).
+   */
+  custom: CustomStatus | null;
 }
+
+/**
+ * A custom status: at least one of `text` and `emoji` is a non-empty string; the other is null when not set.
+ * `expires_at` is ISO 8601 UTC with milliseconds, or null for one that stays until cleared.
+ */
+export interface CustomStatus {
+  text: string | null;
+  emoji: string | null;
+  expires_at: string | null;
+}
+
+/** Most code points (not UTF-16 units) in a custom status's text. */
+export const MAX_CUSTOM_TEXT_CODE_POINTS = 128;
+/** Most code points in a custom status's emoji (a flag or a family sequence is several). */
+export const MAX_CUSTOM_EMOJI_CODE_POINTS = 16;
 
 /** The kinds of client a device can be (contract section 11). */
 export const CLIENT_KINDS = ['web', 'mobile', 'desktop'] as const;

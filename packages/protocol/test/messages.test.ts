@@ -7,7 +7,15 @@ describe('parseServerMessage', () => {
       parseServerMessage(
         '{"type":"presence.status","user_id":1,"status":"away","last_seen":null,"v":3,"x":1}',
       ),
-    ).toEqual({ type: 'presence.status', user_id: 1, status: 'away', last_seen: null, v: 3, clients: {} });
+    ).toEqual({
+      type: 'presence.status',
+      user_id: 1,
+      status: 'away',
+      last_seen: null,
+      v: 3,
+      clients: {},
+      custom: null,
+    });
     expect(
       parseServerMessage(
         '{"type":"presence.status","user_id":1,"status":"online","last_seen":null,"v":3,' +
@@ -32,8 +40,40 @@ describe('parseServerMessage', () => {
     };
     expect(parseServerMessage(JSON.stringify(frame))).toEqual({
       type: 'presence.snapshot',
-      users: [{ user_id: 1, status: 'online', last_seen: '2025-11-27T12:00:00.000Z', v: 9, clients: {} }],
+      users: [
+        {
+          user_id: 1,
+          status: 'online',
+          last_seen: '2025-11-27T12:00:00.000Z',
+          v: 9,
+          clients: {},
+          custom: null,
+        },
+      ],
     });
+  });
+
+  it('keeps a custom status with its wire fields only, and reads a broken or empty one as none', () => {
+    const status = (custom: unknown) =>
+      parseServerMessage(
+        JSON.stringify({
+          type: 'presence.status',
+          user_id: 1,
+          status: 'online',
+          last_seen: null,
+          v: 3,
+          custom,
+        }),
+      );
+    expect(
+      status({ text: 'lunch', emoji: '🍕', expires_at: '2026-12-01T12:00:00.000Z', x: 1 }),
+    ).toMatchObject({
+      custom: { text: 'lunch', emoji: '🍕', expires_at: '2026-12-01T12:00:00.000Z' },
+    });
+    expect(status({ emoji: '🌴' })).toMatchObject({ custom: { text: null, emoji: '🌴', expires_at: null } });
+    expect(status({ text: '', emoji: null, expires_at: null })).toMatchObject({ custom: null });
+    expect(status('lunch')).toMatchObject({ custom: null });
+    expect(status(null)).toMatchObject({ custom: null });
   });
 
   it('passes an error code it does not know through', () => {

@@ -10,7 +10,15 @@ const NO_ONE: readonly number[] = Object.freeze([]);
 function samePresence(a: UserPresence | undefined, b: UserPresence | undefined): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
-  return a.user_id === b.user_id && a.status === b.status && a.last_seen === b.last_seen && a.v === b.v;
+  return (
+    a.user_id === b.user_id &&
+    a.status === b.status &&
+    a.last_seen === b.last_seen &&
+    a.v === b.v &&
+    a.custom?.text === b.custom?.text &&
+    a.custom?.emoji === b.custom?.emoji &&
+    a.custom?.expires_at === b.custom?.expires_at
+  );
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {

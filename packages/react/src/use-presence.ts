@@ -3,15 +3,22 @@ import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import { usePresenceContext } from './context.js';
 
 /**
- * One user's presence (`status`, `last_seen`, `v`), or undefined while the client has not heard of them
- * (before the first snapshot, or a user this one may not see). The component re-renders when this user's
- * presence changes, never for anyone else's.
+ * One user's presence (`status`, `last_seen`, `v`, `clients`, `custom`), or undefined while the client has not
+ * heard of them (before the first snapshot, or a user this one may not see). The component re-renders when
+ * this user's presence changes (a custom status set, cleared or expired included), never for anyone else's.
  *
  * @example
  * function Dot({ userId }: { userId: number }) {
  *   const presence = usePresence(userId);
  *   const title = presence ? formatLastSeen(presence) : '';
  *   return <span className={`dot ${presence?.status ?? 'unknown'}`} title={title} />;
+ * }
+ *
+ * @example
+ * function CustomStatus({ userId }: { userId: number }) {
+ *   const custom = usePresence(userId)?.custom;
+ *   if (!custom) return null;
+ *   return <span title={custom.expires_at ?? 'until cleared'}>{custom.emoji} {custom.text}</span>;
  * }
  */
 export function usePresence(userId: number): UserPresence | undefined {

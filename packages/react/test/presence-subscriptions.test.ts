@@ -40,6 +40,7 @@ const presence = (user_id: number, status: UserPresence['status'], v: number): U
   last_seen: null,
   v,
   clients: status === 'offline' ? {} : { web: status },
+  custom: null,
 });
 
 const clients: PresenceClient[] = [];
@@ -78,6 +79,31 @@ function counter() {
 }
 
 describe('PresenceSubscriptions', () => {
+  it('hands out the custom status: a change of it alone reaches only the watchers of that user', async () => {
+    const { client, socket } = await connected();
+    const subscriptions = new PresenceSubscriptions(client);
+    const { counts, count } = counter();
+    subscriptions.subscribeUser(2, count('two'));
+    subscriptions.subscribeUser(3, count('three'));
+    const three = subscriptions.presence(3);
+    const lunch = { text: 'Lunch', emoji: '🍕', expires_at: '2026-12-04T13:00:00.000Z' };
+
+    socket.receive({ type: 'presence.status', ...presence(2, 'online', 2), custom: lunch });
+    expect(counts).toEqual({ two: 1 });
+    expect(subscriptions.presence(2)?.custom).toEqual(lunch);
+    // Two views of one version that differ only in custom: the newer object is handed out.
+    socket.receive({
+      type: 'presence.status',
+      ...presence(2, 'online', 2),
+      custom: { ...lunch, text: 'Soup' },
+    });
+    expect(subscriptions.presence(2)?.custom?.text).toBe('Soup');
+    socket.receive({ type: 'presence.status', ...presence(2, 'online', 3) });
+    expect(subscriptions.presence(2)?.custom).toBeNull();
+    expect(counts).toEqual({ two: 3 });
+    expect(subscriptions.presence(3)).toBe(three);
+  });
+
   it('tells only the watchers of the user who changed, and keeps unchanged snapshots identical', async () => {
     const { client, socket } = await connected();
     const subscriptions = new PresenceSubscriptions(client);

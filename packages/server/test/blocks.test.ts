@@ -47,6 +47,7 @@ const hiddenFrame = (presence: { user_id: number; v: number }) => ({
   last_seen: null,
   v: presence.v,
   clients: {},
+  custom: null,
 });
 
 /** The presence `viewer` reads of `userId` (REST), which holds the current `v`. */

@@ -40,7 +40,14 @@ describe.skipIf(!available)('watchers on every process converge on the store', (
       const candidates = m.type === 'presence.status' ? [m] : m.type === 'presence.snapshot' ? m.users : [];
       for (const p of candidates) {
         if (p.user_id === userId && (best === undefined || p.v > best.v)) {
-          best = { user_id: p.user_id, status: p.status, last_seen: p.last_seen, v: p.v, clients: p.clients };
+          best = {
+            user_id: p.user_id,
+            status: p.status,
+            last_seen: p.last_seen,
+            v: p.v,
+            clients: p.clients,
+            custom: p.custom,
+          };
         }
       }
     }

@@ -150,6 +150,7 @@ describe.skipIf(!available)('degraded mode keeps presence right', () => {
           last_seen: here.last_seen,
           v: here.v,
           clients: {},
+          custom: null,
         });
         expect(await stored(u(20))).toMatchObject({ status: 'offline', last_seen: new Date(leftAt) });
         // Nothing more about the user follows: the sweep finds nobody left to take offline again.

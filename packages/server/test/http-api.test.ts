@@ -31,6 +31,7 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
       last_seen: expect.any(String),
       v: expect.any(Number),
       clients: { web: 'online' },
+      custom: null,
     });
     expect(first.body.last_seen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Date.parse(first.body.last_seen)).toBeGreaterThanOrEqual(before);
@@ -100,7 +101,14 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
     const stranger = await server.mintToken(9_999);
     const result = await api(server, 'GET', '/api/presence/status/9999/', { token: stranger });
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ user_id: 9_999, status: 'offline', last_seen: null, v: 0, clients: {} });
+    expect(result.body).toEqual({
+      user_id: 9_999,
+      status: 'offline',
+      last_seen: null,
+      v: 0,
+      clients: {},
+      custom: null,
+    });
   });
 
   it('shows status to oneself and to a mutual follower, and a stranger gets the same 404 as for nobody', async () => {
@@ -157,6 +165,7 @@ describe('HTTP API (contract section 6) on embedded defaults', () => {
           last_seen: expect.any(String),
           v: expect.any(Number),
           clients: { web: 'away' },
+          custom: null,
         },
       ],
     });

@@ -162,6 +162,7 @@ for (const setup of setups) {
         last_seen: before.last_seen,
         v: hidden.v,
         clients: {},
+        custom: null,
       });
       expect(hidden.v).toBeGreaterThan(before.v);
       await t.cc.next('presence.status', (m) => m.user_id === a && m.status === 'offline');
@@ -206,7 +207,14 @@ for (const setup of setups) {
       expect([about(t.cb, a), about(t.cc, a), about(lb, a)]).toEqual([[], [], []]);
 
       // Every read answers a real offline user, frozen: no field moved with the heartbeat or the status.
-      const frozen = { user_id: a, status: 'offline', last_seen: before.last_seen, v: hidden.v, clients: {} };
+      const frozen = {
+        user_id: a,
+        status: 'offline',
+        last_seen: before.last_seen,
+        v: hidden.v,
+        clients: {},
+        custom: null,
+      };
       const seen = await everyRead(server, t.tokens.b, b, a, 100);
       expect(seen).toEqual({
         status: frozen,

@@ -111,6 +111,10 @@ describe.skipIf(nodes === null)('the test run’s Redis Cluster', () => {
     await a.restore(new Map([[5, state('online', T)]]));
     await a.acquireLease('sync', 'a', 60_000);
     await a.bumpGraphVersions([1, 2], [9]);
+    await a.setCustom(2, { text: 'Lunch', emoji: null, expiresAt: T + 1_000 }, T + 3);
+    await a.setCustom(19, { text: null, emoji: '🌴', expiresAt: T + 2_000 }, T + 3);
+    expect((await a.dueCustom(T + 2_000, 10)).sort((x, y) => x - y)).toEqual([2, 19]);
+    await a.expireCustom(2, T + 1_000);
     expect(await a.staleUsers(T + 10, 10)).toEqual(expect.arrayContaining([2, 3, 5]));
     let cursor = '0';
     const scanned: number[] = [];
@@ -126,7 +130,7 @@ describe.skipIf(nodes === null)('the test run’s Redis Cluster', () => {
 
     const shards = allShards(keys);
     const named = new Set([
-      ...shards.flatMap((n) => [keys.online(n), keys.processes(n), keys.typingDue(n)]),
+      ...shards.flatMap((n) => [keys.online(n), keys.processes(n), keys.typingDue(n), keys.customDue(n)]),
       ...[1, 2, 3, 4, 5, 19].map((u) => keys.user(u)),
       ...[
         [1, 9],

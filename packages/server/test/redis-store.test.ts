@@ -47,6 +47,32 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     expect(await redis.zrange(`${prefix}presence:typing:9`, 0, -1)).toEqual(['1']);
   });
 
+  it('keeps the hash of a user with a custom status from expiring, and gives it the TTL back once it is gone', async () => {
+    const s = store('custom-ttl');
+    await s.register();
+    const key = `${prefix}presence:user:11`;
+    await s.heartbeat([{ userId: 11, status: 'online', at: T }]);
+    await s.setCustom(11, { text: 'Lunch', emoji: '🍕', expiresAt: T + 1_000 }, T + 1);
+    expect(await redis.hget(key, 'cu')).toBe('{"text":"Lunch","emoji":"🍕","expires_at":1764278001000}');
+    expect(await redis.zscore(`${prefix}presence:custom_due`, '11')).toBe(String(T + 1_000));
+    await s.heartbeat([{ userId: 11, status: 'offline', at: T + 2 }]);
+    expect(await redis.ttl(key)).toBe(-1);
+    await s.expireCustom(11, T + 1_000);
+    expect(await redis.hexists(key, 'cu')).toBe(0);
+    expect(await redis.ttl(key)).toBeGreaterThan(290);
+    expect(await redis.zscore(`${prefix}presence:custom_due`, '11')).toBeNull();
+  });
+
+  it('restores a custom status learned while degraded with its later version, due set included', async () => {
+    const s = store('custom-restore');
+    await s.register();
+    await s.setCustom(12, { text: 'Old', emoji: null, expiresAt: null }, T);
+    const learned = { text: 'New', emoji: null, expiresAt: T + 5_000 };
+    expect(await s.restore(new Map([[12, { ...state('offline', T + 10), custom: learned }]]))).toEqual([12]);
+    expect((await s.getMany([12])).get(12)).toMatchObject({ custom: learned, v: T + 10 });
+    expect(await s.dueCustom(T + 5_000, 10)).toEqual([12]);
+  });
+
   it('restores what a degraded process learned without dropping the devices another process holds', async () => {
     const here = store('restore-here');
     const there = store('restore-there');
@@ -161,6 +187,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       lastSeen: T,
       v: T + 1_000,
       clients: {},
+      custom: null,
     });
     expect(await s.cleanup(T + 2_000)).toEqual([]);
   });
@@ -192,6 +219,10 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
     await a.restore(new Map([[5, state('online', T)]]));
     await a.acquireLease('sync', 'a', 60_000);
     await a.bumpGraphVersions([1], [9]);
+    await a.setCustom(2, { text: 'Lunch', emoji: null, expiresAt: T + 1_000 }, T + 3);
+    await a.setCustom(3, { text: null, emoji: '🌴', expiresAt: T + 1_000 }, T + 3);
+    await a.setCustom(3, null, T + 4);
+    await a.expireCustom(2, T + 1_000);
     await a.cleanup(T + 4);
     await b.renewProcess();
     await a.detach([{ userId: 3, device: 'default', sockets: 0 }], T + 5);
@@ -200,6 +231,7 @@ describe.skipIf(!(await hasRedis()))('Redis store specifics', () => {
       keys.online(0),
       keys.processes(0),
       keys.typingDue(0),
+      keys.customDue(0),
       ...[1, 2, 3, 4, 5].map((u) => keys.user(u)),
       ...[7, 8, 9].map((c) => keys.typing(c, 0)),
       keys.lease('sync'),

@@ -103,6 +103,7 @@ for (const backend of await databaseBackends()) {
         lastSeen: t,
         lastHeartbeat: t,
         v: t,
+        custom: null,
       });
       expect(read.get(109_999)?.lastSeen).toBe(t + 9_999);
       expect(read.get(100_001)?.status).toBe('online');

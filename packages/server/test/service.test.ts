@@ -173,6 +173,7 @@ describe('presence service on a manual clock', () => {
       last_seen: new Date(T).toISOString(),
       v: T + rules.presenceTimeoutMs,
       clients: {},
+      custom: null,
     });
   });
 
@@ -258,6 +259,7 @@ describe('presence service on a manual clock', () => {
       last_seen: new Date(T).toISOString(),
       v: T,
       clients: {},
+      custom: null,
     });
   });
 

@@ -66,6 +66,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
       last_seen: null,
       v: 1,
       clients: { web: 'online' },
+      custom: null,
       invisible: false,
     }),
     setStatus: async (userId, status, device) => {
@@ -77,7 +78,14 @@ function setup(overrides: Partial<SessionOptions> = {}) {
       control.statuses
         ? control.statuses(ids)
         : Promise.resolve(
-            ids.map((id) => ({ user_id: id, status: 'online' as const, last_seen: null, v: 1, clients: {} })),
+            ids.map((id) => ({
+              user_id: id,
+              status: 'online' as const,
+              last_seen: null,
+              v: 1,
+              clients: {},
+              custom: null,
+            })),
           ),
   };
   const session = new Session({
@@ -109,7 +117,7 @@ describe('WebSocket session rules', () => {
     bus.publish([userGroup(1)], status(3, 'away'));
     await settle();
     expect(socket.sent).toEqual([]);
-    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null, v: 0, clients: {} }]);
+    snapshot.resolve([{ user_id: 2, status: 'offline', last_seen: null, v: 0, clients: {}, custom: null }]);
     await settle();
     expect(socket.sent.map((m) => (m as { type: string; user_id?: number }).type)).toEqual([
       'presence.snapshot',
@@ -271,7 +279,14 @@ describe('visibility notices in the session', () => {
     };
     bus.publish([userGroup(1)], encodeNotice({ notice: 'hide', user_id: 2, frame: offline as never }));
     // A privacy change of user 2 (turning invisible off) that was fanned out before the block's versions moved.
-    const shown = { user_id: 2, status: 'online', last_seen: null, v: 9, clients: { web: 'online' } };
+    const shown = {
+      user_id: 2,
+      status: 'online',
+      last_seen: null,
+      v: 9,
+      clients: { web: 'online' },
+      custom: null,
+    };
     bus.publish([userGroup(1)], encodeNotice({ notice: 'show', cause: 'privacy', user_id: 2, frame: null }));
     bus.publish([userGroup(1)], JSON.stringify({ type: 'presence.status', ...shown }));
     await settle();
@@ -292,7 +307,7 @@ describe('lazy subscriptions in the session (contract section 15)', () => {
     bus.publish([userGroup(1)], status(2, 'away'));
     await settle();
     expect(socket.sent.map((m) => (m as { type: string }).type)).toEqual(['presence.snapshot']);
-    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {} }]);
+    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {}, custom: null }]);
     await settle();
     expect(socket.sent.map((m) => (m as { type: string }).type)).toEqual([
       'presence.snapshot',
@@ -321,7 +336,7 @@ describe('lazy subscriptions in the session (contract section 15)', () => {
     bus.publish([userGroup(1)], status(1, 'away'));
     await settle();
     expect(socket.sent).toHaveLength(1);
-    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {} }]);
+    answer.resolve([{ user_id: 2, status: 'online', last_seen: null, v: 5, clients: {}, custom: null }]);
     await settle();
     expect(
       socket.sent.map((m) => [(m as { type: string }).type, (m as { user_id?: number }).user_id]),

@@ -139,6 +139,7 @@ for (const backend of await databaseBackends()) {
           last_seen: new Date(T + 1).toISOString(),
           v: 1,
           clients: { mobile: 'away' },
+          custom: null,
         },
       });
     });

@@ -68,6 +68,7 @@ describe('WebSocket gateway (contract section 8)', () => {
         last_seen: expect.any(String),
         v: expect.any(Number),
         clients: { web: 'online' },
+        custom: null,
         invisible: false,
       },
     });
@@ -97,6 +98,7 @@ describe('WebSocket gateway (contract section 8)', () => {
       last_seen: expect.any(String),
       v: expect.any(Number),
       clients: { web: 'online' },
+      custom: null,
     });
   });
 

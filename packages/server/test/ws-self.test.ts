@@ -23,6 +23,7 @@ describe('the snapshot tells a page the truth about itself', () => {
       last_seen: expect.any(String),
       v: beat.body.v,
       clients: { web: 'away' },
+      custom: null,
       invisible: false,
     });
     expect(snapshot.users.some((u) => u.user_id === 7)).toBe(false);

@@ -40,7 +40,17 @@ export class FanOut {
     const message: StatusMessage = { type: 'presence.status', ...presenceOf(userId, transition) };
     void bus.publish([userGroup(userId), watchGroup(userId)], JSON.stringify(message));
     writer
-      .write([{ userId, status, lastSeen, lastHeartbeat, v, clients: transition.clients }])
+      .write([
+        {
+          userId,
+          status,
+          lastSeen,
+          lastHeartbeat,
+          v,
+          clients: transition.clients,
+          custom: transition.custom,
+        },
+      ])
       .catch(() => {});
   }
 
@@ -64,7 +74,17 @@ export class FanOut {
       encodeNotice({ notice, cause: 'privacy', user_id: userId, frame }),
     );
     writer
-      .write([{ userId, status, lastSeen, lastHeartbeat: null, v, clients: transition.clients }])
+      .write([
+        {
+          userId,
+          status,
+          lastSeen,
+          lastHeartbeat: null,
+          v,
+          clients: transition.clients,
+          custom: transition.custom,
+        },
+      ])
       .catch(() => {});
   }
 
@@ -72,7 +92,8 @@ export class FanOut {
   restored(userId: UserId, state: UserState): void {
     const { status, lastSeen, lastHeartbeat, v } = state;
     const { clients } = presenceOf(userId, state);
-    this.transition({ userId, status, lastSeen, v, previous: status, clients }, lastHeartbeat);
+    const custom = state.custom ?? null;
+    this.transition({ userId, status, lastSeen, v, previous: status, clients, custom }, lastHeartbeat);
   }
 
   typing(userId: UserId, conversationId: ConversationId, isTyping: boolean): void {
@@ -117,6 +138,7 @@ export class FanOut {
       last_seen: null,
       v,
       clients: {},
+      custom: null,
     };
     this.options.bus.publish([userGroup(viewer)], encodeNotice({ notice: 'hide', user_id: otherId, frame }));
   }

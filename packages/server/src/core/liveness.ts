@@ -2,7 +2,7 @@ import type { PresenceStatus } from '@presence/protocol';
 import { DeadlineWheel } from './deadline-wheel.js';
 import type { FanOut } from './fan-out.js';
 import type { HeldSockets, LivenessStore } from './ports.js';
-import type { ClientKind, Clients, DeviceRef } from './rules.js';
+import type { ClientKind, Clients, DeviceRef, StoredCustom } from './rules.js';
 import { inSlices, SLICE } from './slices.js';
 import { TurnBatcher } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
@@ -17,7 +17,14 @@ export interface HeartbeatRequest {
 }
 
 export type BatchHeartbeatResult =
-  | { accepted: true; at: number; v: number; status: PresenceStatus; clients: Clients }
+  | {
+      accepted: true;
+      at: number;
+      v: number;
+      status: PresenceStatus;
+      clients: Clients;
+      custom: StoredCustom | null;
+    }
   | { accepted: false; retryAfterMs: number };
 
 export interface LivenessOptions {
@@ -106,7 +113,8 @@ export class Liveness {
       const { userId } = inputs[i] as { userId: UserId };
       this.schedule(userId, outcome.deadline);
       if (outcome.transition) this.options.fanOut.transition(outcome.transition, at);
-      return { accepted: true, at, v: outcome.v, status: outcome.status, clients: outcome.clients };
+      const { v, status, clients, custom } = outcome;
+      return { accepted: true, at, v, status, clients, custom };
     });
   }
 

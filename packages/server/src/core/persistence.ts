@@ -14,6 +14,7 @@ const recordOf = (userId: UserId, s: UserState): PresenceRecord => ({
   lastHeartbeat: s.lastHeartbeat,
   v: s.v,
   clients: clientsOf(s.devices),
+  custom: s.custom ?? null,
 });
 
 export interface PersistenceOptions {
@@ -118,6 +119,7 @@ export function heldStates(
       lastHeartbeat: record?.lastHeartbeat ?? null,
       v: record?.v ?? 0,
       devices,
+      custom: record?.custom ?? null,
     });
   }
   return states;

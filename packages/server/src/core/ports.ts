@@ -1,5 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
-import type { ClientKind, Clients, DeviceRef, RuleConfig, UserState } from './rules.js';
+import type { ClientKind, Clients, DeviceRef, RuleConfig, StoredCustom, UserState } from './rules.js';
 import type { ConversationId, PresenceRecord, StoredPrivacy, Transition, UserId } from './types.js';
 
 /**
@@ -26,9 +26,10 @@ export type HeartbeatOutcome =
       transition: Transition | null;
       deadline: number | null;
       v: number;
-      /** The user's status and clients after it (over all devices). */
+      /** The user's status, clients and custom status after it (over all devices). */
       status: PresenceStatus;
       clients: Clients;
+      custom: StoredCustom | null;
     }
   | { accepted: false; retryAfterMs: number };
 
@@ -120,6 +121,26 @@ export interface LivenessStore {
   /** Users not offline whose last liveness signal is at or before `cutoff` (the crash-safe sweep). */
   staleUsers(cutoff: number, limit: number): Promise<UserId[]>;
   /**
+   * Sets the user's custom status (null clears it), atomically with a new version when it differs from the one
+   * held; the custom status then outlives the user going offline until it expires or is cleared. Returns the
+   * presence after it, `changed` when it moved (announce it).
+   */
+  setCustom(
+    userId: UserId,
+    custom: StoredCustom | null,
+    at: number,
+  ): Promise<{ changed: boolean; presence: Transition }>;
+  /**
+   * Compare-and-remove of a custom status whose expiry is at or before `at`: the transition is set when this
+   * call removed it. `missing`: the hot state does not hold the user (refill it, then ask again).
+   */
+  expireCustom(
+    userId: UserId,
+    at: number,
+  ): Promise<{ transition: Transition | null; due: number | null; missing: boolean }>;
+  /** Users whose custom status expires at or before `at`, wherever it was set (the crash-safe sweep). */
+  dueCustom(at: number, limit: number): Promise<UserId[]>;
+  /**
    * Removes leftovers no rule reaches (typing entries of expired keys, long-offline state) and returns the users
    * still marked online whose hot state expired: the caller expires them, which announces the change.
    */
@@ -198,6 +219,9 @@ export const HOT_STORE_METHODS = [
   'activity',
   'expire',
   'staleUsers',
+  'setCustom',
+  'expireCustom',
+  'dueCustom',
   'cleanup',
   'detach',
   'getMany',

@@ -1,16 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { PresenceStatus, PrivacySettings, SelfPresence, UserPresence } from '@presence/protocol';
+import { CustomStatuses } from './custom-statuses.js';
 import { FanOut } from './fan-out.js';
 import { Graph } from './graph.js';
 import { type BatchHeartbeatResult, type HeartbeatRequest, Liveness } from './liveness.js';
 import { heldStates, Persistence } from './persistence.js';
 import type { Bus, HotStore, PresenceDurable, Restored } from './ports.js';
-import { iso } from './presence-view.js';
+import { presenceOf } from './presence-view.js';
 import { PresenceWriter } from './presence-writer.js';
 import { Privacy } from './privacy.js';
 import { PrivacyChanges } from './privacy-changes.js';
 import { Reads } from './reads.js';
-import { DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig } from './rules.js';
+import { DEFAULT_DEVICE_REF, type DeviceRef, type RuleConfig, type StoredCustom } from './rules.js';
 import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
@@ -67,6 +68,7 @@ export class PresenceService {
   /** What this process's connections watch: changes of those users reach them through it. */
   readonly watches: WatchIndex;
   private readonly durable: PresenceDurable;
+  private readonly customs: CustomStatuses;
 
   constructor(options: PresenceServiceOptions) {
     const { store, durable, bus, clock, resolutionMs } = options;
@@ -141,6 +143,7 @@ export class PresenceService {
       statuses: (viewer, ids) => this.reads.statuses(viewer, ids),
       onError,
     });
+    this.customs = new CustomStatuses({ store, reads: this.reads, fanOut, clock, resolutionMs, onError });
     this.privacyChanges = new PrivacyChanges({ durable, store, privacy, fanOut, reads: this.reads, clock });
     this.persistence = new Persistence({ store, durable, writer: this.writer, clock });
     this.graph = new Graph({
@@ -174,11 +177,7 @@ export class PresenceService {
       { userId, status, device: device.id, client: device.kind },
     ])) as [BatchHeartbeatResult];
     if (!result.accepted) return result;
-    const { v, clients } = result;
-    return {
-      accepted: true,
-      presence: { user_id: userId, status: result.status, last_seen: iso(result.at), v, clients },
-    };
+    return { accepted: true, presence: presenceOf(userId, { ...result, lastSeen: result.at }) };
   }
 
   /**
@@ -236,14 +235,15 @@ export class PresenceService {
     for (const { userId, conversationId } of typing) this.typing.ended(userId, [conversationId]);
   }
 
-  /** Expires users and typing whose local deadline has passed (the fast path). */
+  /** Expires users, typing and custom statuses whose local deadline has passed (the fast path). */
   async tick(now = this.clock()): Promise<void> {
-    await Promise.all([this.liveness.tick(now), this.typing.tick(now)]);
+    await Promise.all([this.liveness.tick(now), this.typing.tick(now), this.customs.tick(now)]);
   }
 
-  /** The crash-safe path: stale users wherever they were held. Returns the users expired. */
-  sweep(now = this.clock()): Promise<number> {
-    return this.liveness.sweep(now);
+  /** The crash-safe path: stale users and due custom statuses, wherever set. Returns the users expired. */
+  async sweep(now = this.clock()): Promise<number> {
+    const [stale] = await Promise.all([this.liveness.sweep(now), this.customs.sweep(now)]);
+    return stale;
   }
 
   /** The crash-safe path for typing: entries past their expiry wherever the start was seen. */
@@ -310,6 +310,17 @@ export class PresenceService {
     return this.privacyChanges.update(userId, change);
   }
 
+  /**
+   * Sets the user's custom status (null clears it): a change announced like a status change, kept while the
+   * user is offline until it expires or is cleared. Answers the user's own presence after it.
+   *
+   * @example
+   * await service.setCustom(42, { text: 'Lunch', emoji: '🍕', expiresAt: Date.now() + 3_600_000 });
+   */
+  setCustom(userId: UserId, custom: StoredCustom | null): Promise<UserPresence> {
+    return this.customs.set(userId, custom);
+  }
+
   // ---- typing ---------------------------------------------------------------------------------------------
 
   /** Starts typing; false when the user does not take part in the conversation. */
@@ -338,11 +349,7 @@ export class PresenceService {
 
   /**
    * `blockerId` blocks `blockedId`: while a block stands either way, neither sees the other, whatever follows
-   * and conversations say. At once, on every process, each one's connections hear the other went offline.
-   *
-   * @example
-   * await service.block(1, 2);
-   * await service.getStatus(1, 2); // null, as for a user that does not exist
+   * and conversations say (`getStatus(1, 2)` is then null). At once, everywhere, each hears the other went offline.
    */
   block(blockerId: UserId, blockedId: UserId): Promise<void> {
     return this.graph.block(blockerId, blockedId);

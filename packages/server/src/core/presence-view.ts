@@ -1,5 +1,6 @@
 import type { PresenceStatus, UserPresence } from '@presence/protocol';
-import { type Clients, clientsOf, type DeviceState } from './rules.js';
+import { wireCustom } from './custom-rules.js';
+import { type Clients, clientsOf, type DeviceState, type StoredCustom } from './rules.js';
 import type { UserId } from './types.js';
 
 /** Epoch ms as ISO 8601 UTC with milliseconds (the wire format), null stays null. */
@@ -20,6 +21,7 @@ export function presenceOf(
     v: number;
     clients?: Clients;
     devices?: Readonly<Record<string, DeviceState>>;
+    custom?: StoredCustom | null;
   },
 ): UserPresence {
   let clients = state.clients;
@@ -29,5 +31,12 @@ export function presenceOf(
         ? clientsOf(state.devices)
         : clientsByStatus(state.status);
   if (state.status === 'offline') clients = {};
-  return { user_id: userId, status: state.status, last_seen: iso(state.lastSeen), v: state.v, clients };
+  return {
+    user_id: userId,
+    status: state.status,
+    last_seen: iso(state.lastSeen),
+    v: state.v,
+    clients,
+    custom: wireCustom(state.custom),
+  };
 }

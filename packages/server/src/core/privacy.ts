@@ -37,6 +37,7 @@ export function publicPresence(presence: UserPresence, subject: StoredPrivacy): 
     last_seen: frozen ? iso(subject.hiddenLastSeen) : presence.last_seen,
     v: frozen ? (subject.hiddenV as number) : presence.v,
     clients: {},
+    custom: null,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { UserPresence } from '@presence/protocol';
 import { MAX_SNAPSHOT_USERS } from '@presence/protocol';
 import type { PresenceDurable, PresenceReads } from './ports.js';
-import { iso, presenceOf } from './presence-view.js';
+import { presenceOf } from './presence-view.js';
 import type { Privacy } from './privacy.js';
 import type { UserState } from './rules.js';
 import type { ConversationId, UserId } from './types.js';
@@ -60,15 +60,17 @@ export class Reads {
         result.set(userId, presenceOf(userId, record));
         continue;
       }
-      const v = record?.v ?? 0;
-      result.set(userId, { user_id: userId, status: 'offline', last_seen: iso(lastSeen), v, clients: {} });
-      refill.set(userId, {
+      const state: UserState = {
         status: 'offline',
         lastSeen,
         lastHeartbeat: record?.lastHeartbeat ?? null,
-        v,
+        v: record?.v ?? 0,
         devices: {},
-      });
+        // A custom status outlives its user going offline: the record keeps it until it expires or is cleared.
+        custom: record?.custom ?? null,
+      };
+      result.set(userId, presenceOf(userId, state));
+      refill.set(userId, state);
     }
     await store.fill(refill).catch((error) => this.options.onError(error, 'refill'));
     return result;

@@ -44,6 +44,16 @@ export interface DeviceState {
   connections: number;
 }
 
+/**
+ * A custom status as stored (contract section 14): at least one of text and emoji; the expiry in epoch ms,
+ * null for one that stays until cleared.
+ */
+export interface StoredCustom {
+  text: string | null;
+  emoji: string | null;
+  expiresAt: number | null;
+}
+
 /** What a store keeps per user. Times are epoch ms. */
 export interface UserState {
   /** The status last decided (and announced): the most available over live devices. */
@@ -56,6 +66,8 @@ export interface UserState {
   v: number;
   /** Devices that are live, or held offline by an open socket; a device that ends is removed. */
   devices: Readonly<Record<string, DeviceState>>;
+  /** The custom status; kept while offline, until it expires or is cleared (absent: none). */
+  custom?: StoredCustom | null;
 }
 
 export interface RuleConfig {

@@ -1,5 +1,7 @@
 import type { LastSeenVisibility, PresenceStatus } from '@presence/protocol';
-import type { Clients } from './rules.js';
+import type { Clients, StoredCustom } from './rules.js';
+
+export type { StoredCustom } from './rules.js';
 
 export type UserId = number;
 export type ConversationId = number;
@@ -16,6 +18,8 @@ export interface PresenceRecord {
   v: number;
   /** Clients per kind at that version (written with it; absent: none). */
   clients?: Clients;
+  /** The custom status at that version (written with it; absent: none). */
+  custom?: StoredCustom | null;
 }
 
 /** A change of status or clients that subscribers must hear about. */
@@ -28,6 +32,8 @@ export interface Transition {
   v: number;
   /** The most available status per kind of client after the change. */
   clients: Clients;
+  /** The custom status after the change (a change of its own when set, cleared or expired). */
+  custom: StoredCustom | null;
 }
 
 /** A user's privacy settings as stored (contract section 13). Times are epoch ms. */

@@ -1,5 +1,5 @@
 import type { Clients, PresenceStatus } from '@presence/protocol';
-import type { UserId } from '../core/types.js';
+import type { StoredCustom, UserId } from '../core/types.js';
 
 /** A webhook event waiting in the outbox. */
 export interface OutboxEvent {
@@ -10,6 +10,8 @@ export interface OutboxEvent {
   lastSeen: number | null;
   v: number;
   clients: Clients;
+  /** The custom status at that version. */
+  custom: StoredCustom | null;
   /** The user was invisible then (the event says so). */
   invisible: boolean;
   /** When the change was stored, epoch ms. */

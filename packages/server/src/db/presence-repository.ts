@@ -1,6 +1,7 @@
 import { type Clients, isClientKind, type PresenceStatus } from '@presence/protocol';
 import { sql } from 'drizzle-orm';
-import type { ConversationId, PresenceRecord, UserId } from '../core/types.js';
+import { parseCustom } from '../core/custom-rules.js';
+import type { ConversationId, PresenceRecord, StoredCustom, UserId } from '../core/types.js';
 import type { Db } from './database.js';
 import type { OutboxEvent } from './outbox-event.js';
 import * as privacy from './privacy-settings.js';
@@ -31,8 +32,13 @@ function toRecord(row: Row): PresenceRecord {
     lastSeen: toMs(row.last_seen),
     lastHeartbeat: toMs(row.last_heartbeat),
     v: Number(row.v ?? 0),
+    custom: parseCustom(row.custom ?? null),
   };
 }
+
+/** The `custom` column's JSON (expiry in epoch ms), or JSON null for none (stored as SQL NULL). */
+const customJson = (custom: StoredCustom | null | undefined) =>
+  custom ? { text: custom.text, emoji: custom.emoji, expires_at: custom.expiresAt } : null;
 
 /** Locks both users' rows, lower id first, so that writes about one pair wait for each other. */
 async function lockPair(db: Db, a: UserId, b: UserId): Promise<void> {
@@ -260,7 +266,7 @@ export class PresenceRepository {
   async getPresence(userId: UserId): Promise<PresenceRecord | null> {
     const [row] = await rows(
       this.db,
-      sql`select user_id, status, last_seen, last_heartbeat, v from user_presence where user_id = ${userId}`,
+      sql`select user_id, status, last_seen, last_heartbeat, v, custom from user_presence where user_id = ${userId}`,
     );
     return row ? toRecord(row) : null;
   }
@@ -271,7 +277,7 @@ export class PresenceRepository {
     if (userIds.length === 0) return found;
     const result = await rows(
       this.db,
-      sql`select user_id, status, last_seen, last_heartbeat, v from user_presence where user_id = any(${bigintArray(userIds)})`,
+      sql`select user_id, status, last_seen, last_heartbeat, v, custom from user_presence where user_id = any(${bigintArray(userIds)})`,
     );
     for (const row of result) {
       const record = toRecord(row);
@@ -300,18 +306,20 @@ export class PresenceRepository {
     // Users seen for the first time are created in the same statement (their rows are checked against the
     // foreign key at its end), so the heartbeat path never waits on a separate insert.
     const upsert = sql`
-      insert into user_presence (user_id, status, last_seen, last_heartbeat, v, clients)
-      select r.user_id, r.status, r.last_seen, r.last_heartbeat, r.v, r.clients from unnest(
+      insert into user_presence (user_id, status, last_seen, last_heartbeat, v, clients, custom)
+      select r.user_id, r.status, r.last_seen, r.last_heartbeat, r.v, r.clients, nullif(r.custom, 'null') from unnest(
         ${ids},
         ${textArray(records.map((r) => r.status))},
         ${timestampArray(records.map((r) => r.lastSeen))},
         ${timestampArray(records.map((r) => r.lastHeartbeat))},
         ${bigintArray(records.map((r) => r.v))},
-        ${jsonArray(records.map((r) => r.clients ?? {}))}
-      ) as r(user_id, status, last_seen, last_heartbeat, v, clients)
+        ${jsonArray(records.map((r) => r.clients ?? {}))},
+        ${jsonArray(records.map((r) => customJson(r.custom)))}
+      ) as r(user_id, status, last_seen, last_heartbeat, v, clients, custom)
       on conflict (user_id) do update set
         status = excluded.status,
         clients = case when excluded.v >= user_presence.v then excluded.clients else user_presence.clients end,
+        custom = case when excluded.v >= user_presence.v then excluded.custom else user_presence.custom end,
         last_seen = greatest(user_presence.last_seen, excluded.last_seen),
         last_heartbeat = greatest(user_presence.last_heartbeat, excluded.last_heartbeat),
         v = excluded.v
@@ -330,9 +338,9 @@ export class PresenceRepository {
       sql`
       with ${newUsers},
       before as (select user_id, v from user_presence where user_id = any(${ids})),
-      written as (${upsert} returning user_id, status, last_seen, v, clients)
-      insert into presence_outbox (user_id, status, last_seen, v, clients, invisible)
-      select w.user_id, w.status, w.last_seen, w.v, w.clients, coalesce(ps.invisible, false)
+      written as (${upsert} returning user_id, status, last_seen, v, clients, custom)
+      insert into presence_outbox (user_id, status, last_seen, v, clients, custom, invisible)
+      select w.user_id, w.status, w.last_seen, w.v, w.clients, w.custom, coalesce(ps.invisible, false)
       from written w left join before b on b.user_id = w.user_id
       left join privacy_settings ps on ps.user_id = w.user_id
       where b.v is null or w.v > b.v
@@ -349,7 +357,7 @@ export class PresenceRepository {
   async peekOutbox(limit: number): Promise<OutboxEvent[]> {
     const result = await rows(
       this.db,
-      sql`select id, user_id, status, last_seen, v, clients, invisible, created_at from presence_outbox order by id limit ${limit}`,
+      sql`select id, user_id, status, last_seen, v, clients, custom, invisible, created_at from presence_outbox order by id limit ${limit}`,
     );
     return result.map((row) => ({
       seq: toId(row.id),
@@ -358,6 +366,7 @@ export class PresenceRepository {
       lastSeen: toMs(row.last_seen),
       v: Number(row.v),
       clients: clientsOfRow(row.clients),
+      custom: parseCustom(row.custom ?? null),
       invisible: row.invisible === true,
       at: toMs(row.created_at) ?? 0,
     }));

@@ -112,6 +112,11 @@ export const userPresence = pgTable(
     v: bigint('v', { mode: 'number' }).notNull().default(0),
     /** The most available status per kind of client at that version, `{"web": "online"}`; `{}` when offline. */
     clients: jsonb('clients').$type<Record<string, string>>().notNull().default({}),
+    /**
+     * The custom status at that version, `{"text", "emoji", "expires_at"}` (expiry in epoch ms or null), kept
+     * while the user is offline until it expires or is cleared; null for none.
+     */
+    custom: jsonb('custom').$type<Record<string, unknown>>(),
   },
   (t) => [
     check('user_presence_status_check', sql`${t.status} in ('online', 'away', 'offline')`),
@@ -133,6 +138,7 @@ export const presenceOutbox = pgTable(
     lastSeen: timestamp('last_seen', { withTimezone: true, precision: 3, mode: 'date' }),
     v: bigint('v', { mode: 'number' }).notNull(),
     clients: jsonb('clients').$type<Record<string, string>>().notNull().default({}),
+    custom: jsonb('custom').$type<Record<string, unknown>>(),
     /** The user was invisible when the change was stored: the event says so (contract section 16). */
     invisible: boolean('invisible').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' })

@@ -1,3 +1,4 @@
+import * as custom from '../core/custom-rules.js';
 import type {
   ExpireOutcome,
   HeartbeatInput,
@@ -7,20 +8,27 @@ import type {
   TypingEntry,
   VersionKind,
 } from '../core/ports.js';
-import type { ClientKind, DeviceRef, RuleConfig, UserState } from '../core/rules.js';
+import type { ClientKind, DeviceRef, RuleConfig, StoredCustom, UserState } from '../core/rules.js';
 import * as rules from '../core/rules.js';
 import { DEFAULT_DEVICE, DEFAULT_DEVICE_REF } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 
 function transitionOf(userId: UserId, before: UserState, after: UserState): Transition | null {
   if (!rules.changedBetween(before, after)) return null;
+  return presenceOf(userId, after, before.status);
+}
+
+/** The presence of a state as a transition from `previous`. */
+function presenceOf(userId: UserId, s: UserState, previous = s.status): Transition {
+  const { status, lastSeen, v } = s;
   return {
     userId,
-    status: after.status,
-    lastSeen: after.lastSeen,
-    previous: before.status,
-    v: after.v,
-    clients: rules.clientsOf(after.devices),
+    status,
+    lastSeen,
+    previous,
+    v,
+    clients: rules.clientsOf(s.devices),
+    custom: s.custom ?? null,
   };
 }
 
@@ -34,6 +42,8 @@ export class MemoryStore implements HotStore {
   private readonly users = new Map<UserId, UserState>();
   /** Users not offline, with their last liveness signal (the sorted set of the Redis backend). */
   private readonly online = new Map<UserId, number>();
+  /** Users with a custom status that expires, by expiry (the Redis backend's custom due set). */
+  private readonly customDue = new Map<UserId, number>();
   private readonly typing = new Map<ConversationId, Map<UserId, number>>();
   private readonly leases = new Map<string, { holder: string; until: number }>();
   private readonly versions = new Map<string, number>();
@@ -51,6 +61,9 @@ export class MemoryStore implements HotStore {
 
   private save(userId: UserId, state: UserState, liveAt?: number): void {
     this.users.set(userId, state);
+    const expiresAt = state.custom?.expiresAt ?? null;
+    if (expiresAt === null) this.customDue.delete(userId);
+    else this.customDue.set(userId, expiresAt);
     if (state.status === 'offline') this.online.delete(userId);
     else if (liveAt !== undefined) this.online.set(userId, Math.max(this.online.get(userId) ?? 0, liveAt));
   }
@@ -69,6 +82,7 @@ export class MemoryStore implements HotStore {
         v: decision.state.v,
         status: decision.state.status,
         clients: rules.clientsOf(decision.state.devices),
+        custom: decision.state.custom ?? null,
       };
     });
   }
@@ -97,8 +111,31 @@ export class MemoryStore implements HotStore {
     const before = this.state(userId);
     const after = { ...before, v: rules.nextVersion(before.v, at) };
     this.save(userId, after);
-    const { status, lastSeen, v } = after;
-    return { userId, status, previous: status, lastSeen, v, clients: rules.clientsOf(after.devices) };
+    return presenceOf(userId, after);
+  }
+
+  async setCustom(userId: UserId, status: StoredCustom | null, at: number) {
+    const before = this.state(userId);
+    const after = custom.setCustom(before, status, at);
+    if (after !== before) this.save(userId, after);
+    return { changed: after !== before, presence: presenceOf(userId, after) };
+  }
+
+  async expireCustom(userId: UserId, at: number) {
+    const before = this.users.get(userId);
+    if (before === undefined) return { transition: null, due: null, missing: true };
+    const decision = custom.expireCustom(before, at);
+    if (decision.changed) this.save(userId, decision.state);
+    return { transition: transitionOf(userId, before, decision.state), due: decision.due, missing: false };
+  }
+
+  async dueCustom(at: number, limit: number): Promise<UserId[]> {
+    const due: UserId[] = [];
+    for (const [userId, expiresAt] of this.customDue) {
+      if (expiresAt <= at) due.push(userId);
+      if (due.length >= limit) break;
+    }
+    return due;
   }
 
   async disconnect(userId: UserId, at: number, clean: boolean, device = DEFAULT_DEVICE) {
@@ -249,7 +286,8 @@ export class MemoryStore implements HotStore {
     const horizon = at - this.ttlMs;
     for (const [userId, state] of this.users) {
       const held = Object.values(state.devices).some((d) => d.connections > 0);
-      if (state.status === 'offline' && !held && (state.lastSeen ?? 0) < horizon) {
+      // A custom status outlives its user going offline (as the Redis hash holding one does not expire).
+      if (state.status === 'offline' && !held && !state.custom && (state.lastSeen ?? 0) < horizon) {
         this.users.delete(userId);
       }
     }
@@ -321,6 +359,7 @@ export class MemoryStore implements HotStore {
   clear(): void {
     this.users.clear();
     this.online.clear();
+    this.customDue.clear();
     this.typing.clear();
     this.leases.clear();
     this.versions.clear();

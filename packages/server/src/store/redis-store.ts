@@ -10,9 +10,10 @@ import type {
   TypingEntry,
   VersionKind,
 } from '../core/ports.js';
-import type { ClientKind, DeviceRef, RuleConfig, UserState } from '../core/rules.js';
+import type { ClientKind, DeviceRef, RuleConfig, StoredCustom, UserState } from '../core/rules.js';
 import type { ConversationId, Transition, UserId } from '../core/types.js';
 import { cleanup } from './redis/cleanup.js';
+import { RedisCustomStatus } from './redis/custom-status.js';
 import { RedisGraphVersions } from './redis/graph-versions.js';
 import { clusterKeys, type RedisKeys, redisKeys } from './redis/keys.js';
 import { RedisLeases } from './redis/leases.js';
@@ -58,6 +59,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
   private readonly typing: RedisTyping;
   private readonly leases: RedisLeases;
   private readonly versions: RedisGraphVersions;
+  private readonly customs: RedisCustomStatus;
 
   constructor(
     private readonly redis: RedisClient,
@@ -83,6 +85,7 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     this.typing = new RedisTyping(redis, this.keys);
     this.leases = new RedisLeases(redis, this.keys);
     this.versions = new RedisGraphVersions(redis, this.keys);
+    this.customs = new RedisCustomStatus(redis, this.keys, options.ttlSeconds);
   }
 
   /** Announces this process as alive, so its WebSocket counts are believed. Call before the first connect. */
@@ -145,6 +148,18 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
 
   staleUsers(cutoff: number, limit: number): Promise<UserId[]> {
     return this.liveness.staleUsers(cutoff, limit);
+  }
+
+  setCustom(userId: UserId, custom: StoredCustom | null, at: number) {
+    return this.customs.setCustom(userId, custom, at);
+  }
+
+  expireCustom(userId: UserId, at: number) {
+    return this.customs.expireCustom(userId, at);
+  }
+
+  dueCustom(at: number, limit: number): Promise<UserId[]> {
+    return this.customs.dueCustom(at, limit);
   }
 
   cleanup(at: number): Promise<UserId[]> {

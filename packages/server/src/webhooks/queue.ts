@@ -1,4 +1,5 @@
-import type { Clients } from '@presence/protocol';
+import type { Clients, CustomStatus } from '@presence/protocol';
+import { wireCustom } from '../core/custom-rules.js';
 import { iso } from '../core/presence-view.js';
 import type { OutboxEvent } from '../db/presence-repository.js';
 
@@ -17,6 +18,7 @@ export interface WebhookEvent {
     last_seen: string | null;
     v: number;
     clients: Clients;
+    custom: CustomStatus | null;
     invisible?: true;
   };
 }
@@ -33,6 +35,7 @@ export function toWebhookEvent(event: OutboxEvent): WebhookEvent {
       last_seen: iso(event.lastSeen),
       v: event.v,
       clients: event.clients,
+      custom: wireCustom(event.custom),
       // Only the host application hears the truth about an invisible user; others see them offline.
       ...(event.invisible ? { invisible: true as const } : {}),
     },

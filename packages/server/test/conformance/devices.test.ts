@@ -65,6 +65,7 @@ for (const backend of await storeBackends()) {
         lastSeen: T + 1,
         v: T + 1,
         clients: { mobile: 'away', web: 'online' },
+        custom: null,
       });
       const { deadline } = await store.disconnect(3, T + 2, true, 'laptop');
       expect(deadline).toBe(T + 2 + rules.disconnectGraceMs);
@@ -77,6 +78,7 @@ for (const backend of await storeBackends()) {
           lastSeen: T + 2,
           v: T + 2 + rules.disconnectGraceMs,
           clients: { mobile: 'away' },
+          custom: null,
         },
         deadline: T + rules.presenceTimeoutMs,
         stoppedTyping: [],

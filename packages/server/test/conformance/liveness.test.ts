@@ -19,11 +19,13 @@ for (const backend of await storeBackends()) {
           lastSeen: T,
           v: T,
           clients: { web: 'online' },
+          custom: null,
         },
         deadline: T + 60_000,
         v: T,
         status: 'online',
         clients: { web: 'online' },
+        custom: null,
       });
       const [second] = await store.heartbeat([{ userId: 1, status: 'online', at: T + 10_000 }]);
       expect(second).toEqual({
@@ -33,6 +35,7 @@ for (const backend of await storeBackends()) {
         v: T,
         status: 'online',
         clients: { web: 'online' },
+        custom: null,
       });
       expect(await store.countOnline()).toBe(1);
     });
@@ -93,6 +96,7 @@ for (const backend of await storeBackends()) {
           lastSeen: T,
           v: T + 61_000,
           clients: {},
+          custom: null,
         },
         deadline: null,
         stoppedTyping: [],
@@ -115,6 +119,7 @@ for (const backend of await storeBackends()) {
         lastSeen: T + 600_000,
         v: T + 605_000,
         clients: {},
+        custom: null,
       });
     });
 
@@ -128,6 +133,7 @@ for (const backend of await storeBackends()) {
         lastSeen: T + 1_000,
         v: T + 1_000,
         clients: { web: 'away' },
+        custom: null,
       });
       expect((await store.setStatus(30, 'away', T + 2_000)).transition).toBeNull();
       expect((await store.disconnect(30, T + 3_000, true)).deadline).toBe(T + 8_000);

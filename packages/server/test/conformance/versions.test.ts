@@ -37,6 +37,7 @@ for (const backend of await storeBackends()) {
         lastSeen: T,
         v: T + 10,
         clients: { mobile: 'away' },
+        custom: null,
       });
       expect(await store.bumpVersion(5, T + 10)).toMatchObject({ v: T + 11 });
       expect((await store.getMany([5])).get(5)).toMatchObject({ status: 'away', lastSeen: T, v: T + 11 });

@@ -28,9 +28,12 @@ export interface RedisKeys {
   processes(shard: number): string;
   /** Sorted set of typing entries (see `typingDueMember`) by expiry: what the typing expiry sweep reads. */
   typingDue(shard: number): string;
+  /** Sorted set of the users (of one shard) whose custom status expires; score = expiry, epoch ms. */
+  customDue(shard: number): string;
   /**
    * Hash of one user's hot state, TTL = the store's ttlSeconds: `status`, `last_seen` (epoch ms) and `typing_in`,
-   * then `hb` (last heartbeat), `v`, `cl`, `d:{device}` per device and `c:{process}:{device}` (open sockets).
+   * then `hb` (last heartbeat), `v`, `cl`, `d:{device}` per device, `c:{process}:{device}` (open sockets) and
+   * `cu` (the custom status; while it is set the hash does not expire).
    */
   user(userId: UserId): string;
   /** Sorted set of the users (of one shard) typing in a conversation; score = expiry, epoch ms. */
@@ -51,6 +54,7 @@ export function redisKeys(prefix = ''): RedisKeys {
     online: () => `${base}online_users`,
     processes: () => `${base}processes`,
     typingDue: () => `${base}typing_due`,
+    customDue: () => `${base}custom_due`,
     user: (userId) => `${base}user:${userId}`,
     typing: (conversationId) => `${base}typing:${conversationId}`,
     lease: (name) => `${base}lease:${name}`,
@@ -72,6 +76,7 @@ export function clusterKeys(prefix: string, shards: number): RedisKeys {
     online: (shard) => `${base}online_users:{${shard}}`,
     processes: (shard) => `${base}processes:{${shard}}`,
     typingDue: (shard) => `${base}typing_due:{${shard}}`,
+    customDue: (shard) => `${base}custom_due:{${shard}}`,
     user: (userId) => `${base}user:{${shardOf(userId)}}:${userId}`,
     typing: (conversationId, shard) => `${base}typing:{${shard}}:${conversationId}`,
     lease: (name) => `${base}lease:${name}`,

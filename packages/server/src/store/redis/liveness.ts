@@ -1,4 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
+import { parseCustom } from '../../core/custom-rules.js';
 import type { ExpireOutcome, HeartbeatInput, HeartbeatOutcome, HeldSockets } from '../../core/ports.js';
 import {
   type ClientKind,
@@ -18,7 +19,7 @@ import type { ShardNodes } from './shard-nodes.js';
 /** Users per heartbeat script call: long enough to amortise the call, short enough not to stall Redis. */
 const HEARTBEAT_CHUNK = 200;
 /** Reply slots per user of the heartbeat script. */
-const HEARTBEAT_SLOTS = 7;
+const HEARTBEAT_SLOTS = 8;
 /** The heartbeat script's first slot for an accepted heartbeat that changed status or clients. */
 const CHANGED_HEARTBEAT = 2;
 /** Users per touch script call, for the same reason. */
@@ -114,7 +115,7 @@ export class RedisLiveness {
     at: number,
     device: DeviceRef = DEFAULT_DEVICE_REF,
   ): Promise<{ transition: Transition | null; deadline: number | null }> {
-    const [changed, previous, status, lastSeen, v, clients, due] = (await runScript(
+    const [changed, previous, status, lastSeen, v, clients, due, custom] = (await runScript(
       this.redis,
       'connect',
       this.userKeys(userId),
@@ -128,7 +129,7 @@ export class RedisLiveness {
         this.rules.presenceTimeoutMs,
         this.rules.disconnectGraceMs,
       ],
-    )) as [number, PresenceStatus, PresenceStatus, string, string, string, string];
+    )) as [number, PresenceStatus, PresenceStatus, string, string, string, string, string];
     const transition =
       changed === 1
         ? {
@@ -138,6 +139,7 @@ export class RedisLiveness {
             lastSeen: num(lastSeen),
             v: Number(v),
             clients: parseClientsKey(clients),
+            custom: parseCustom(custom),
           }
         : null;
     return { transition, deadline: num(due) };
@@ -150,12 +152,12 @@ export class RedisLiveness {
     device: string = DEFAULT_DEVICE,
     kind: ClientKind = 'web',
   ): Promise<{ transition: Transition | null }> {
-    const [changed, previous, lastSeen, v, now, clients] = (await runScript(
+    const [changed, previous, lastSeen, v, now, clients, custom] = (await runScript(
       this.redis,
       'set-status',
       this.userKeys(userId),
       [userId, status, at, this.ttlSeconds, device, kind],
-    )) as [number, PresenceStatus, string, string, PresenceStatus, string];
+    )) as [number, PresenceStatus, string, string, PresenceStatus, string, string];
     const transition =
       changed === 1
         ? {
@@ -165,18 +167,19 @@ export class RedisLiveness {
             lastSeen: num(lastSeen),
             v: Number(v),
             clients: parseClientsKey(clients),
+            custom: parseCustom(custom),
           }
         : null;
     return { transition };
   }
 
   async bumpVersion(userId: UserId, at: number): Promise<Transition> {
-    const [status, lastSeen, v, clients] = (await runScript(
+    const [status, lastSeen, v, clients, custom] = (await runScript(
       this.redis,
       'bump-version',
       [this.keys.user(userId), this.keys.processes(this.keys.shardOf(userId))],
       [at, this.ttlSeconds],
-    )) as [PresenceStatus, string, string, string];
+    )) as [PresenceStatus, string, string, string, string];
     return {
       userId,
       status,
@@ -184,6 +187,7 @@ export class RedisLiveness {
       lastSeen: num(lastSeen),
       v: Number(v),
       clients: parseClientsKey(clients),
+      custom: parseCustom(custom),
     };
   }
 
@@ -281,7 +285,7 @@ export class RedisLiveness {
         this.ttlSeconds,
         typingIn ?? '',
         typingIn === null ? '' : typingDueMember(userId, typingIn),
-      ])) as [number, string, string?, string?, string?, string?, string?, string?];
+      ])) as [number, string, string?, string?, string?, string?, string?, string?, string?];
       if (reply[0] === DECLARE_TYPING) {
         if (attempt === EXPIRE_ATTEMPTS) throw new Error(`user ${userId} kept changing conversation`);
         typingIn = num(reply[1]);
@@ -297,6 +301,7 @@ export class RedisLiveness {
           lastSeen: num(reply[2]),
           v: Number(reply[4]),
           clients: parseClientsKey(reply[6]),
+          custom: parseCustom(reply[8]),
         },
         deadline: num(reply[7]),
         stoppedTyping: stopped === null ? [] : [stopped],
@@ -347,6 +352,7 @@ function heartbeatOutcome(userId: UserId, flat: Array<number | string>, slot: nu
   const v = Number(flat[slot + 4]);
   const status = flat[slot + 5] as PresenceStatus;
   const clients = parseClientsKey(flat[slot + 6] as string);
+  const custom = parseCustom(flat[slot + 7]);
   const transition =
     flat[slot] === CHANGED_HEARTBEAT
       ? {
@@ -356,7 +362,8 @@ function heartbeatOutcome(userId: UserId, flat: Array<number | string>, slot: nu
           lastSeen: num(flat[slot + 2]),
           v,
           clients,
+          custom,
         }
       : null;
-  return { accepted: true, transition, deadline: num(flat[slot + 3]), v, status, clients };
+  return { accepted: true, transition, deadline: num(flat[slot + 3]), v, status, clients, custom };
 }

@@ -15,6 +15,8 @@ const SCRIPT_NAMES = [
   'expire',
   'fill',
   'restore',
+  'custom-set',
+  'custom-expire',
   'typing-start',
   'typing-stop',
   'lease-acquire',

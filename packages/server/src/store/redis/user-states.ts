@@ -1,4 +1,5 @@
 import type { PresenceStatus } from '@presence/protocol';
+import { customKey, parseCustom } from '../../core/custom-rules.js';
 import type { DeviceState, UserState } from '../../core/rules.js';
 import type { UserId } from '../../core/types.js';
 import { countedDevice, packDevice, parseDevice } from './devices.js';
@@ -48,20 +49,23 @@ export class RedisUserStates {
     await pipelines(
       this.redis,
       this.byShard([...states.keys()]),
-      (pipe, { items }) => {
+      (pipe, { shard, items }) => {
         for (const userId of items) {
           const state = states.get(userId) as UserState;
           const devices = Object.entries(state.devices).flatMap(([id, d]) => [id, packDevice(d)]);
           queueScript(
             pipe,
             'fill',
-            [this.keys.user(userId)],
+            [this.keys.user(userId), this.keys.customDue(shard)],
             [
+              userId,
               state.status,
               state.lastSeen ?? '',
               state.lastHeartbeat ?? '',
               this.ttlSeconds,
               state.v,
+              customKey(state.custom ?? null),
+              state.custom?.expiresAt ?? '',
               ...devices.slice(0, 2),
             ],
           );
@@ -117,7 +121,12 @@ export class RedisUserStates {
           queueScript(
             pipe,
             'restore',
-            [this.keys.user(userId), this.keys.online(shard), this.keys.processes(shard)],
+            [
+              this.keys.user(userId),
+              this.keys.online(shard),
+              this.keys.processes(shard),
+              this.keys.customDue(shard),
+            ],
             [
               userId,
               s.status,
@@ -127,6 +136,8 @@ export class RedisUserStates {
               liveness(s),
               s.v,
               processId,
+              customKey(s.custom ?? null),
+              s.custom?.expiresAt ?? '',
               ...Object.entries(s.devices).flatMap(([id, d]) => [id, packDevice(d)]),
             ],
           );
@@ -175,5 +186,6 @@ function parseUserHash(hash: Record<string, string>): UserState | null {
     lastHeartbeat: num(hash.hb),
     v: Number(hash.v ?? 0),
     devices,
+    custom: parseCustom(hash.cu ?? ''),
   };
 }

@@ -1,9 +1,8 @@
 import { LAST_SEEN_VISIBILITIES, type PrivacySettings } from '@presence/protocol';
 import type { FastifyInstance } from 'fastify';
-import { ConnectLimiter } from '../ws/connect-limiter.js';
 import { authenticate } from './auth.js';
+import { changeLimit } from './change-limit.js';
 import type { HttpDeps } from './deps.js';
-import { HttpError } from './errors.js';
 import { errors } from './schemas.js';
 
 const security = [{ userToken: [] }];
@@ -29,15 +28,9 @@ const settingsSchema = {
   properties: settingsProperties,
 } as const;
 
-/**
- * Changes per user and process: a burst of 10, then one every 6 s. Each change is stored, drops every process's
- * cached settings and may be announced and sent to webhooks, so a loop of them must not be free.
- */
-const SETTINGS_CHANGES = { perSecond: 1 / 6, burst: 10 };
-
 /** Privacy settings (contract section 13). */
 export function registerSettingsRoutes(app: FastifyInstance, { service, verifier }: HttpDeps): void {
-  const changes = new ConnectLimiter(SETTINGS_CHANGES, Date.now);
+  const admit = changeLimit('settings changes');
   app.get(
     '/api/presence/settings',
     {
@@ -63,13 +56,7 @@ export function registerSettingsRoutes(app: FastifyInstance, { service, verifier
     },
     async (request) => {
       const userId = await authenticate(request, verifier);
-      const waitMs = changes.admit(String(userId));
-      if (waitMs > 0) {
-        const seconds = Math.max(1, Math.ceil(waitMs / 1_000));
-        throw new HttpError('RATE_LIMITED', `too many settings changes; retry in ${seconds} s`, {
-          'retry-after': String(seconds),
-        });
-      }
+      admit(userId);
       return service.updateSettings(userId, request.body);
     },
   );

@@ -2,7 +2,7 @@
 
 export const presenceSchema = {
   type: 'object',
-  required: ['user_id', 'status', 'last_seen', 'v', 'clients'],
+  required: ['user_id', 'status', 'last_seen', 'v', 'clients', 'custom'],
   properties: {
     user_id: { type: 'integer', minimum: 1 },
     status: { type: 'string', enum: ['online', 'away', 'offline'] },
@@ -19,6 +19,19 @@ export const presenceSchema = {
         web: { type: 'string', enum: ['online', 'away'] },
         mobile: { type: 'string', enum: ['online', 'away'] },
         desktop: { type: 'string', enum: ['online', 'away'] },
+      },
+      additionalProperties: false,
+    },
+    custom: {
+      type: ['object', 'null'],
+      description:
+        'The custom status (null: none, or hidden from this viewer); an absent text or emoji is null, and ' +
+        'expires_at is null for one that stays until cleared',
+      required: ['text', 'emoji', 'expires_at'],
+      properties: {
+        text: { type: ['string', 'null'] },
+        emoji: { type: ['string', 'null'] },
+        expires_at: { type: ['string', 'null'], format: 'date-time' },
       },
       additionalProperties: false,
     },

@@ -9,6 +9,7 @@ import { registerBrowserHeaders } from './browser-headers.js';
 import type { HttpDeps } from './deps.js';
 import { catalogEntry, sendError } from './errors.js';
 import { registerAdminRoutes } from './routes-admin.js';
+import { registerCustomStatusRoutes } from './routes-custom-status.js';
 import { registerDemoRoutes } from './routes-demo.js';
 import { registerDocsRoutes } from './routes-docs.js';
 import { registerGraphRoutes } from './routes-graph.js';
@@ -91,6 +92,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   registerAdminRoutes(app, deps);
   registerPresenceRoutes(app, deps);
   registerSettingsRoutes(app, deps);
+  registerCustomStatusRoutes(app, deps);
   registerGraphRoutes(app, deps);
   registerGraphBulkRoutes(app, deps);
   if (deps.demo) registerDemoRoutes(app, deps.demo);

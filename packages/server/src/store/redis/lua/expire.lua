@@ -7,7 +7,7 @@
 -- ARGV: user id, at, timeout ms, grace ms, hash ttl s, declared conversation id or '', its typing due member
 -- or ''.
 -- Returns {1, previous status, last_seen, conversation whose typing this ended or '', version, status,
--- clients, next deadline or ''} when this call changed the user (status or clients); {0, deadline or ''} when
+-- clients, next deadline or '', custom status or ''} when this call changed the user (status or clients); {0, deadline or ''} when
 -- it did not; {2, conversation id or ''} to call again declaring it.
 local key, online = KEYS[1], KEYS[2]
 local uid, at = ARGV[1], tonumber(ARGV[2])
@@ -17,7 +17,7 @@ if not s.exists then
   local score = redis.call('ZSCORE', online, uid)
   if score then
     redis.call('ZREM', online, uid)
-    return { 1, 'online', score, '', n2s(next_version(0, at)), 'offline', '', '' }
+    return { 1, 'online', score, '', n2s(next_version(0, at)), 'offline', '', '', '' }
   end
   return { 0, '' }
 end
@@ -51,4 +51,4 @@ if offline then
     redis.call('HDEL', key, 'typing_in')
   end
 end
-return { 1, prev, n2s(s.last_seen or 0), stopped, n2s(s.v), s.status, s.cl, next_due and n2s(next_due) or '' }
+return { 1, prev, n2s(s.last_seen or 0), stopped, n2s(s.v), s.status, s.cl, next_due and n2s(next_due) or '', cu_of(s) }

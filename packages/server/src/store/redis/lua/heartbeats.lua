@@ -2,9 +2,9 @@
 -- KEYS: online users zset, processes zset, then the hash of each user in ARGV's order (a user may repeat).
 -- ARGV: at, min interval ms, hash ttl s, timeout ms, grace ms, then a user id, claimed status, device id and
 -- client kind per user.
--- Returns seven slots per user: {0, retry after ms, '', '', '', '', ''} when refused as unchanged and too soon
--- for that device, else {1 (2 when it changed status or clients), previous status, last_seen, deadline or '',
--- version, status, clients}.
+-- Returns eight slots per user: {0, retry after ms, '', '', '', '', '', ''} when refused as unchanged and too
+-- soon for that device, else {1 (2 when it changed status or clients), previous status, last_seen, deadline or
+-- '', version, status, clients, custom status or ''}.
 local online, processes = KEYS[1], KEYS[2]
 local at, min = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ttl, timeout, grace = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -26,9 +26,9 @@ for u = 1, #KEYS - 2 do
   local last = d.hb
   if last == nil and s.devices[id] == nil and claimed == 'offline' then last = s.hb end
   if s.devices[id] == nil and claimed ~= 'offline' and count >= MAX_DEVICES then
-    push(0, n2s(min), '', '', '', '', '')
+    push(0, n2s(min), '', '', '', '', '', '')
   elseif claimed == d.status and last and at - last < min then
-    push(0, n2s(min - math.max(0, at - last)), '', '', '', '', '')
+    push(0, n2s(min - math.max(0, at - last)), '', '', '', '', '', '')
   else
     local prev = s.status
     d.status, d.kind, d.hb = claimed, kind, later(d.hb, at)
@@ -43,7 +43,7 @@ for u = 1, #KEYS - 2 do
       redis.call('ZADD', online, 'GT', ARGV[1], uid)
     end
     local dl = deadline(s, timeout, grace)
-    push(changed and 2 or 1, prev, n2s(s.last_seen), dl and n2s(dl) or '', n2s(s.v), s.status, s.cl)
+    push(changed and 2 or 1, prev, n2s(s.last_seen), dl and n2s(dl) or '', n2s(s.v), s.status, s.cl, cu_of(s))
   end
 end
 return out

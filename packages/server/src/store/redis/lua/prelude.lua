@@ -2,7 +2,8 @@
 -- Lua because Redis runs nothing else; the store conformance suite holds both copies to the same behaviour.
 -- Fields of a user hash: status, last_seen, typing_in, hb (last heartbeat of any device), v (version of the
 -- presence), d:{device} (a live device: "status|kind|last heartbeat|last socket liveness|last close", times
--- epoch ms or empty) and c:{process}:{device} (that process's open WebSockets of the device).
+-- epoch ms or empty), c:{process}:{device} (that process's open WebSockets of the device) and cu (the custom
+-- status as JSON, `{"text", "emoji", "expires_at"}` with the expiry in epoch ms; absent: none).
 
 local function n2s(n) return string.format('%d', n) end
 local function later(a, b) if a == nil or b > a then return b end return a end
@@ -62,6 +63,7 @@ local function load(key, processes, now)
     elseif f == 'hb' then s.hb = tonumber(v)
     elseif f == 'v' then s.v = tonumber(v)
     elseif f == 'typing_in' then s.typing_in = v
+    elseif f == 'cu' then s.cu = v
     elseif prefix == 'd:' then s.devices[string.sub(f, 3)] = parse_device(v)
     elseif prefix == 'c:' then
       local process, device = string.match(f, '^c:(.+):([^:]+)$')
@@ -105,6 +107,15 @@ local function settle(s, at)
   return changed
 end
 
+-- The hash's lifetime: a custom status outlives its user going offline (contract section 14), so a hash
+-- holding one does not expire; it gets the ttl again once the custom status is gone.
+local function keep(key, s, ttl)
+  if s.cu then redis.call('PERSIST', key) else redis.call('EXPIRE', key, ttl) end
+end
+
+-- The custom status (cu) as the reply's last slot: '' for none.
+local function cu_of(s) return s.cu or '' end
+
 -- Writes the user's fields and the devices that changed.
 local function save(key, s, ttl)
   local args = { 'status', s.status, 'v', n2s(s.v) }
@@ -119,8 +130,14 @@ local function save(key, s, ttl)
       redis.call('HDEL', key, 'd:' .. id)
     end
   end
+  if s.cu then
+    args[#args + 1] = 'cu'
+    args[#args + 1] = s.cu
+  else
+    redis.call('HDEL', key, 'cu')
+  end
   redis.call('HSET', key, unpack(args))
-  redis.call('EXPIRE', key, ttl)
+  keep(key, s, ttl)
 end
 
 -- When a device ends unless a sign of life comes first; nil while an offline hold or a socket keeps it.

@@ -4,9 +4,10 @@
 -- process holds sockets for them (a tab open elsewhere); the status, clients and version are then derived from
 -- the devices, as every other script does. Socket counts are not restored: the caller counts its held sockets
 -- again under its process id. An offline learned here never replaces a user other processes hold sockets for.
--- KEYS: user hash, online users zset, processes zset.
+-- The custom status goes with the later version too.
+-- KEYS: user hash, online users zset, processes zset, custom due zset.
 -- ARGV: user id, status, last_seen, last heartbeat (each time may be ''), hash ttl s, online score, version,
--- this process's id, then a device id and its packed fields per device.
+-- this process's id, custom status or '', its expiry or '', then a device id and its packed fields per device.
 -- Returns 2 when the state was written (a change to announce), 1 when only times moved, 0 when nothing did.
 local key = KEYS[1]
 local now = now_ms()
@@ -25,7 +26,7 @@ if mine > version and not (ARGV[2] == 'offline' and s.conns > 0) then
   if ARGV[3] ~= '' then s.last_seen = later(s.last_seen, tonumber(ARGV[3])) end
   if ARGV[4] ~= '' then s.hb = later(s.hb, tonumber(ARGV[4])) end
   local named, learned = {}, {}
-  for i = 9, #ARGV - 1, 2 do
+  for i = 11, #ARGV - 1, 2 do
     local id, d = ARGV[i], parse_device(ARGV[i + 1])
     named[id] = true
     learned[id] = d
@@ -53,6 +54,8 @@ if mine > version and not (ARGV[2] == 'offline' and s.conns > 0) then
   -- The version the outage gave the change when Redis now holds what this process announced then; a newer one
   -- when devices held elsewhere make it come out otherwise, so this process's watchers take the correction.
   if s.status == ARGV[2] and s.cl == clients_key(learned) then s.v = mine else s.v = next_version(mine, now) end
+  if ARGV[9] == '' then s.cu = nil else s.cu = ARGV[9] end
+  if ARGV[10] == '' then redis.call('ZREM', KEYS[4], ARGV[1]) else redis.call('ZADD', KEYS[4], ARGV[10], ARGV[1]) end
   save(key, s, ARGV[5])
   if s.status == 'offline' then
     redis.call('ZREM', KEYS[2], ARGV[1])
@@ -62,7 +65,7 @@ if mine > version and not (ARGV[2] == 'offline' and s.conns > 0) then
   return 2
 end
 if moved then
-  redis.call('EXPIRE', key, ARGV[5])
+  keep(key, s, ARGV[5])
   return 1
 end
 return 0
