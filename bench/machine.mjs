@@ -44,3 +44,8 @@ export async function checkIdle() {
     );
   return busy;
 }
+
+/** The 1, 5 and 15 minute load averages (what `uptime` prints), to judge later how busy the machine was. */
+export function loadAverage() {
+  return os.loadavg().map((l) => round(l, 2));
+}

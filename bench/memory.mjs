@@ -6,15 +6,16 @@ import { fmt, log } from './report.mjs';
 import { rssBytes } from './stats.mjs';
 
 /**
- * RSS and V8 heap after two forced full GCs. RSS is the lowest of four readings over 2 s: the pages a GC frees
+ * RSS and V8 heap after two forced full GCs (summed over the server processes; with WORKERS above 1 only the
+ * primary is collected). RSS is the lowest of four readings over 2 s: the pages a GC frees
  * go back to the kernel late, if at all.
  */
 async function settledMemory(server) {
-  await collectGarbage(server.inspectPort);
+  for (const port of server.inspectPorts) await collectGarbage(port);
   const samples = [];
   for (let i = 0; i < 4; i++) {
     await sleep(500);
-    samples.push(rssBytes(server.pid));
+    samples.push(server.pids().reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0));
   }
   const heap = (await server.scrape()).get('presence_process_nodejs_heap_size_used_bytes') ?? null;
   return { rss: Math.min(...samples), heap };

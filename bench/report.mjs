@@ -43,7 +43,10 @@ export function printReport(report) {
     `date        ${report.date}`,
     `machine     ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemoryGiB} GiB, ${m.os}${m.distro ? ` (${m.distro})` : ''}`,
     `software    Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}`,
-    `idle check  machine ${Math.round(report.busyBeforeStart * 100)}% busy before the start (other jobs)`,
+    `idle check  machine ${Math.round(report.busyBeforeStart * 100)}% busy before the start (other jobs); ` +
+      `load average ${report.loadAverageBefore?.join(' ')} before, ${report.loadAverage.join(' ')} after`,
+    `servers     ${o.servers} process(es)${o.workers > 1 ? ` of ${o.workers} workers` : ''} on ` +
+      `${o.cluster ? 'a local 3-master Redis Cluster' : 'one Redis'}`,
     `load        ${fmt(o.users)} users every ${fmt(o.intervalMs)} ms = ${fmt(o.rate)} heartbeats/s target; ` +
       `${fmt(o.listeners)} WebSocket listeners in ${o.listenerProcesses} process(es); ` +
       `${fmt(o.flipUsers)} flip users (~${fmt(o.flipRate)} flips/s at x1)`,
@@ -93,6 +96,12 @@ export function printReport(report) {
         `worst per second of sending: ${l.worstBySecondMs.join(' ')}`,
       `  ${p.name}: per second accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
     );
+    for (const [i, s] of (p.perServer ?? []).entries())
+      lines.push(
+        `  ${p.name}: server ${i}: accepted ${fmt(s.acceptedPerS)}/s, ${s.cores} cores, bus received ` +
+          `${fmt(s.busMessagesPerS)} msg/s (${fmt(s.busBytesPerS / 1024, 1)} KiB/s), ` +
+          `transitions ${fmt(s.transitionsPerS)}/s, status frames ${fmt(s.statusFramesPerS)}/s`,
+      );
     lines.push(
       `  ${p.name}: ${fmt(p.offered)} offered, ${fmt(p.accepted)} accepted, never counted ${fmt(p.neverCounted)}` +
         `${drops ? `, dropped: ${drops}` : ''}; ${fmt(p.latency.deliveries)} deliveries of ${fmt(p.latency.flipsSent)} flips; ` +

@@ -12,6 +12,7 @@ export function resultsPath(name) {
 
 /** Every figure of the run in one object, with the options and server timing it ran with. */
 export function collectReport({
+  loadAverageBefore,
   run,
   machine,
   busyBeforeStart,
@@ -31,6 +32,7 @@ export function collectReport({
     date: new Date().toISOString(),
     machine,
     busyBeforeStart,
+    loadAverageBefore,
     loadAverage: os.loadavg().map((l) => round(l, 2)),
     options: {
       users: options.users,
@@ -45,6 +47,9 @@ export function collectReport({
       stepS: options.stepS,
       generators: workers.generators.length,
       listenerProcesses: workers.listeners.length,
+      servers: options.servers,
+      workers: options.workers,
+      cluster: options.cluster,
       server: {
         HEARTBEAT_MIN_INTERVAL_MS: timing.minIntervalMs,
         PRESENCE_TIMEOUT_MS: timing.presenceTimeoutMs,
@@ -60,9 +65,8 @@ export function collectReport({
   };
 }
 
-/** Writes the report as bench/results/<date>.json and returns the path. */
-export function writeReport(report) {
-  const file = resultsPath(`${report.date.replace(/[:.]/g, '-')}.json`);
+/** Writes the report as bench/results/<date>.json (or to `file`) and returns the path. */
+export function writeReport(report, file = resultsPath(`${report.date.replace(/[:.]/g, '-')}.json`)) {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
 }

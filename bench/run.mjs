@@ -12,7 +12,8 @@
 import { rmSync } from 'node:fs';
 import { measureCeiling } from './ceiling-phases.mjs';
 import { cleanUpOnSignals, cleanupStack, startWatchdog } from './cleanup.mjs';
-import { checkIdle, describeMachine } from './machine.mjs';
+import { compareServerCounts } from './compare.mjs';
+import { checkIdle, describeMachine, loadAverage } from './machine.mjs';
 import { measureMemoryPerSocket } from './memory.mjs';
 import { parseOptions, timeLimitS } from './options.mjs';
 import { startProfiler } from './profile.mjs';
@@ -20,15 +21,8 @@ import { benchProgress } from './progress.mjs';
 import { announce, log, printReport } from './report.mjs';
 import { collectReport, resultsPath, writeReport } from './results.mjs';
 import { serverPhases } from './server-phase.mjs';
-import {
-  newRun,
-  openDatabase,
-  openRedis,
-  openRedisCluster,
-  seedDatabase,
-  serverTiming,
-  startBenchServer,
-} from './setup.mjs';
+import { startBenchServers } from './servers.mjs';
+import { newRun, openDatabase, openRedis, openRedisCluster, seedDatabase, serverTiming } from './setup.mjs';
 import { selfCheck } from './tokens.mjs';
 import { warmUp } from './warmup.mjs';
 import { chooseUsers, startWorkers } from './workers.mjs';
@@ -42,6 +36,7 @@ cleanUpOnSignals(cleanup);
 
 async function main() {
   const disarmWatchdog = startWatchdog(timeLimitS(options), cleanup);
+  const loadAverageBefore = loadAverage();
   const busyBeforeStart = await checkIdle();
   announce(run.id, options);
   await selfCheck(run.secret);
@@ -51,9 +46,9 @@ async function main() {
   const machine = describeMachine({ redisVersion: redis.version, postgresVersion: database.version });
   const seed = await seedDatabase(options, run, database);
   progress.done('seed');
-  const server = await startBenchServer(options, run, database, timing, cleanup, redis);
+  const server = await startBenchServers(options, run, database, timing, cleanup, redis);
   const users = chooseUsers(options);
-  const workers = await startWorkers(options, run, users, server.port, cleanup);
+  const workers = await startWorkers(options, run, users, server.ports, cleanup);
   progress.done('server and workers');
 
   const memory = await measureMemoryPerSocket(server, workers);
@@ -79,6 +74,7 @@ async function main() {
 
   disarmWatchdog();
   return collectReport({
+    loadAverageBefore,
     run,
     machine,
     busyBeforeStart,
@@ -95,11 +91,12 @@ async function main() {
   });
 }
 
-main()
+(options.serverCounts.length > 1 ? compareServerCounts(options, cleanup) : main())
   .then(async (report) => {
+    if (report === null) return;
     await cleanup.run();
     printReport(report);
-    const file = writeReport(report);
+    const file = writeReport(report, options.jsonOut);
     rmSync(run.logPath, { force: true });
     console.log(`\nwritten ${file}`);
   })

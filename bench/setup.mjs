@@ -90,9 +90,17 @@ export async function seedDatabase({ users, friends }, run, database) {
 
 /**
  * Starts `presence serve` on free ports with warnings-only logging and the run's timing, and stops it at the
- * end. `scrape` reads its /metrics.
+ * end. `scrape` reads its /metrics. `index` names it among several (`--servers`); `workers` is its WORKERS.
  */
-export async function startBenchServer({ redisUrl }, run, database, timing, cleanup, redis = {}) {
+export async function startBenchServer(
+  { redisUrl, workers = 1 },
+  run,
+  database,
+  timing,
+  cleanup,
+  redis = {},
+  index = 0,
+) {
   const port = await freeTcpPort();
   const udpPort = await freeUdpPort();
   const inspectPort = await freeTcpPort();
@@ -114,13 +122,17 @@ export async function startBenchServer({ redisUrl }, run, database, timing, clea
       // Every benchmark socket comes from 127.0.0.1: the per-address connect limit would refuse most of them.
       MAX_CONNECTS_PER_ADDRESS_PER_S: '0',
       MAX_CONNECTS_PER_ADDRESS_BURST: '0',
+      WORKERS: String(workers),
     },
     port,
     run.logPath,
     inspectPort,
   );
   cleanup.push(() => server.stop());
-  log(`server pid ${server.pid} on http :${port}, udp :${udpPort} (log ${run.logPath})`);
+  log(
+    `server ${index} pid ${server.pid}${workers > 1 ? ` (${workers} workers)` : ''} on http :${port}, ` +
+      `udp :${udpPort} (log ${run.logPath})`,
+  );
   const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
   return { ...server, port, udpPort, inspectPort, scrape };
 }

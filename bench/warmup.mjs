@@ -30,7 +30,7 @@ export function warmupPlan({ users, rate }) {
 export async function warmUp(options, server, workers) {
   const plan = warmupPlan(options);
   log(`warm-up: ${fmt(plan.ms / 1000, 1)} s at ${fmt(plan.rate)}/s so every user has been seen`);
-  const warmup = await workers.drive(server.udpPort, plan.rate, plan.ms, false);
+  const warmup = await workers.drive(server.udpPorts, plan.rate, plan.ms, false);
   const warmupEnded = Date.now();
   const onlineTarget = Math.min(options.users, warmup.sent);
   const onlineDeadline = Date.now() + Math.max(60_000, options.users / 5);
