@@ -1,4 +1,5 @@
 /** What the bench prints: progress lines while it runs, and the report at the end. */
+import { targetLines } from './targets.mjs';
 
 /** A number with thousands separators, or n/a. */
 export const fmt = (n, digits = 0) =>
@@ -53,7 +54,16 @@ export function printReport(report) {
     `graph       ${report.seed}`,
     `warm-up     ${report.warmup.seconds} s at ${fmt(report.warmup.rate)}/s, ${fmt(report.warmup.sent)} sent; ` +
       `${fmt(report.warmup.online)} of ${fmt(report.warmup.onlineTarget)} users online; ` +
-      `settled ${report.warmup.settledAfterS} s after the last packet${report.warmup.quiet ? '' : ' (NOT quiet)'}`,
+      `settled ${report.warmup.settledAfterS} s after the last packet${report.warmup.quiet ? '' : ' (NOT quiet)'}; ` +
+      `${fmt(report.warmup.acceptedPerS)}/s accepted, ${fmt(report.warmup.lost)} lost; all online ` +
+      `${report.warmup.allOnlineAfterS === null ? 'not within the wait' : `${report.warmup.allOnlineAfterS} s after the first packet`}`,
+    ...(report.online
+      ? [
+          `online      after the warm-up, ${fmt(report.online.users)} online: server RSS ${report.online.rssMiB} MiB ` +
+            `(settled, ${fmt(report.memory.connections)} sockets); Redis used_memory +${fmt(report.online.redisDeltaMiB, 1)} MiB ` +
+            `= ${fmt(report.online.redisBytesPerUser)} bytes per online user`,
+        ]
+      : []),
     `memory      server RSS ${report.memory.rssBeforeMiB} MiB → ${report.memory.rssAfterMiB} MiB with ` +
       `${fmt(report.memory.connections)} idle WebSockets: ${report.memory.perConnectionKiB} KiB per connection ` +
       `(V8 heap ${report.memory.heapBeforeMiB} → ${report.memory.heapAfterMiB} MiB: ${report.memory.heapPerConnectionKiB} KiB)`,
@@ -96,6 +106,11 @@ export function printReport(report) {
         `worst per second of sending: ${l.worstBySecondMs.join(' ')}`,
       `  ${p.name}: per second accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
     );
+    if (p.delivery)
+      lines.push(
+        `  ${p.name}: ${fmt(p.delivery.framesPerS)} status frames/s written; CPU per frame ${p.delivery.cpuPerDeliveryUs} µs ` +
+          `(server ${p.delivery.serverUs}, Redis ${p.delivery.redisUs}, PostgreSQL ${p.delivery.postgresUs})`,
+      );
     for (const [i, s] of (p.perServer ?? []).entries())
       lines.push(
         `  ${p.name}: server ${i}: accepted ${fmt(s.acceptedPerS)}/s, ${s.cores} cores, bus received ` +
@@ -138,6 +153,7 @@ export function printReport(report) {
     );
   }
   printProfile(report, lines);
+  lines.push(...targetLines(report.targets ?? []));
   lines.push(
     '',
     'cpu columns are cores (cpu-seconds per wall second); busy is the whole machine (1.0 = all cores)',

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { round } from './figures.mjs';
+import { evaluateTargets } from './targets.mjs';
 
 /** A path under bench/results/ (created on first use), which git ignores. */
 export function resultsPath(name) {
@@ -22,12 +23,13 @@ export function collectReport({
   timing,
   seed,
   warmup,
+  online,
   memory,
   phases,
   ceiling,
   profile,
 }) {
-  return {
+  const report = {
     runId: run.id,
     date: new Date().toISOString(),
     machine,
@@ -58,11 +60,14 @@ export function collectReport({
     },
     seed,
     warmup,
+    online,
     memory,
     phases,
     ceiling,
     profile,
   };
+  report.targets = evaluateTargets(report);
+  return report;
 }
 
 /** Writes the report as bench/results/<date>.json (or to `file`) and returns the path. */

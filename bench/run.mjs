@@ -14,7 +14,7 @@ import { measureCeiling } from './ceiling-phases.mjs';
 import { cleanUpOnSignals, cleanupStack, startWatchdog } from './cleanup.mjs';
 import { compareServerCounts } from './compare.mjs';
 import { checkIdle, describeMachine, loadAverage } from './machine.mjs';
-import { measureMemoryPerSocket } from './memory.mjs';
+import { measureMemoryPerSocket, measureOnline, redisUsedMemory } from './memory.mjs';
 import { parseOptions, timeLimitS } from './options.mjs';
 import { startProfiler } from './profile.mjs';
 import { benchProgress } from './progress.mjs';
@@ -53,8 +53,10 @@ async function main() {
 
   const memory = await measureMemoryPerSocket(server, workers);
   progress.done('memory');
+  const redisBefore = await redisUsedMemory(options, redis);
   const warmup = await warmUp(options, server, workers);
   progress.done('warm-up');
+  const online = await measureOnline(server, options, redis, redisBefore);
   const serverPhase = serverPhases(options, run, server, workers, redis);
   const profiler = options.profile ? await startProfiler(server.inspectPort) : null;
   const phases = [await serverPhase('measured', 1, options.durationS)];
@@ -84,6 +86,7 @@ async function main() {
     timing,
     seed,
     warmup,
+    online,
     memory,
     phases,
     ceiling,

@@ -84,6 +84,7 @@ export function serverPhases(options, run, server, workers, redis) {
       serverRssMaxMiB: mib(rssMax),
       serverMetrics: serverFigures(metrics1),
       perServer: perServerFigures(server, each0, each1, cpu0, cpu1, wallS),
+      delivery: deliveryFigures(metrics0, metrics1, cpu0, cpu1, wallS),
       latency: joinLatency(sent.flips, collected),
       timeline: rows,
     };
@@ -166,4 +167,28 @@ function perServerFigures(server, each0, each1, cpu0, cpu1, wallS) {
         wallS,
     ),
   }));
+}
+
+/**
+ * Status frames the servers wrote to their WebSockets over the phase, and the CPU of the server, Redis and
+ * this database's PostgreSQL per frame (µs): everything a delivery costs, heartbeats of the phase included.
+ */
+function deliveryFigures(metrics0, metrics1, cpu0, cpu1, wallS) {
+  const key = 'presence_broadcasts_total{type="status"}';
+  const frames = (metrics1.get(key) ?? 0) - (metrics0.get(key) ?? 0);
+  const used = (name) => {
+    let seconds = 0;
+    for (const [pid, v] of cpu1[name]) seconds += v - (cpu0[name].get(pid) ?? 0);
+    return seconds;
+  };
+  const us = (seconds) => (frames > 0 ? round((seconds * 1e6) / frames, 1) : null);
+  const [server, redis, postgres] = [used('server'), used('redis'), used('postgres')];
+  return {
+    frames,
+    framesPerS: Math.round(frames / wallS),
+    cpuPerDeliveryUs: us(server + redis + postgres),
+    serverUs: us(server),
+    redisUs: us(redis),
+    postgresUs: us(postgres),
+  };
 }
