@@ -94,7 +94,7 @@ export async function compareServerCounts(options, cleanup) {
 export function comparisonTable(results) {
   const lines = [
     '================ server processes compared (load per process fixed) ================',
-    'redis     servers  phase        offered/s  accepted/s   loss  p99ms  max-ms  missed  srv-cores  redis  other  load-before  load-after',
+    'redis     servers  phase        offered/s  accepted/s   loss  rate-limited  p99ms  max-ms  missed  srv-cores  redis  other  load-before  load-after',
   ];
   const rows = [];
   for (const r of results)
@@ -107,6 +107,7 @@ export function comparisonTable(results) {
           fmt(p.offeredPerS).padStart(10),
           fmt(p.acceptedPerS).padStart(11),
           fmt(p.loss).padStart(6),
+          fmt(p.rateLimited).padStart(13),
           String(p.latency.p99).padStart(6),
           String(p.latency.max).padStart(7),
           fmt(p.latency.flipsNeverDelivered).padStart(7),
@@ -128,6 +129,8 @@ export function comparisonTable(results) {
   lines.push('', 'per server process:', ...rows);
   lines.push(
     '',
+    'loss leaves out rate-limited heartbeats (none by design: the schedule is above the minimum interval; some when',
+    'the generator or the server is starved and packets bunch up); missed: status changes no listener heard;',
     'other: cores busy outside the bench (other jobs on the machine); load: the 1/5/15-minute load averages',
   );
   return lines;
