@@ -221,7 +221,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     app.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
     // Broadcasts missed while the bus was away: every client gets a fresh snapshot (the SDK re-syncs on it).
-    backend.onBusGap(() => gateway.resync());
+    backend.onBusGap(() => {
+      service.watches.reloadAll();
+      gateway.resync();
+    });
     backend.onDegradedChange((degraded) => {
       if (!degraded) gateway.resync();
     });

@@ -23,6 +23,7 @@ import {
   trio,
 } from './support/server.js';
 import { hasPostgres, hasRedis, REDIS_URL } from './support/services.js';
+import { noWatches } from './support/watches.js';
 
 /** Contract section 12, first bullet: blocks, over real sockets, on both stores and across processes. */
 
@@ -438,6 +439,7 @@ describe('a session when a block hides a user', () => {
         stopTyping: async () => true,
         statuses: async () => [],
       },
+      watches: noWatches,
       bus,
       socket: { send: (payload) => sent.push(payload), close: () => {}, bufferedAmount: 0 },
       userId: 1,

@@ -51,6 +51,11 @@ interface World {
   now: number;
   /** Frames delivered to a user's group, in order. */
   inbox(userId: number): Array<StatusMessage | TypingMessage>;
+  /**
+   * Opens the user's inbox and makes it a connection of this process: its own group, and the changes of the
+   * users it watches through the watch index, as a WebSocket session gets them.
+   */
+  listen(userId: number): Promise<void>;
   /** The next frame delivered to a user's group. */
   nextFrame(userId: number): Promise<StatusMessage | TypingMessage>;
   /** Another process on the same hot state and clock; on the same bus unless given one of its own. */
@@ -78,20 +83,25 @@ function world(): World {
   });
   const inboxes = new Map<number, Array<StatusMessage | TypingMessage>>();
   const waiters = new Map<number, Array<(m: StatusMessage | TypingMessage) => void>>();
+  const receive = (userId: number, payload: string) => {
+    const message = JSON.parse(payload) as StatusMessage | TypingMessage;
+    const waiting = waiters.get(userId)?.shift();
+    if (waiting) waiting(message);
+    else inboxes.get(userId)?.push(message);
+  };
   const inbox = (userId: number) => {
     let box = inboxes.get(userId);
     if (!box) {
-      const created: Array<StatusMessage | TypingMessage> = [];
-      box = created;
-      inboxes.set(userId, created);
-      bus.subscribe(userGroup(userId), (payload) => {
-        const message = JSON.parse(payload) as StatusMessage | TypingMessage;
-        const waiting = waiters.get(userId)?.shift();
-        if (waiting) waiting(message);
-        else created.push(message);
-      });
+      box = [];
+      inboxes.set(userId, box);
+      bus.subscribe(userGroup(userId), (payload) => receive(userId, payload));
     }
     return box;
+  };
+  const listen = async (userId: number) => {
+    inbox(userId);
+    const deliver = (payload: string) => receive(userId, payload);
+    await service.watches.watch({ viewer: userId, deliver, resync: () => {} }, false);
   };
   return {
     service,
@@ -105,6 +115,7 @@ function world(): World {
       state.now = value;
     },
     inbox,
+    listen,
     otherProcess(otherBus = bus) {
       return new PresenceService({
         store,
@@ -144,7 +155,7 @@ describe('presence service on a manual clock', () => {
   it('takes a heartbeating user offline at the timeout, with last_seen at the last heartbeat', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
-    w.inbox(friend);
+    await w.listen(friend);
     await w.service.heartbeat(me, 'away');
     expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'away' });
 
@@ -167,7 +178,7 @@ describe('presence service on a manual clock', () => {
   it('waits out the grace after the last socket closes, and a reconnect within it shows no flap', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
-    w.inbox(friend);
+    await w.listen(friend);
     await w.service.connect(me);
     expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'online' });
 
@@ -196,7 +207,7 @@ describe('presence service on a manual clock', () => {
     const conversation = 9_000 + me;
     await repo.ensureUsers([me, partner]);
     await repo.setConversation(conversation, [me, partner]);
-    w.inbox(partner);
+    await w.listen(partner);
     expect(await w.service.startTyping(me, conversation)).toBe(true);
     expect(await w.nextFrame(partner)).toMatchObject({
       type: 'presence.typing',
@@ -259,27 +270,35 @@ describe('presence service on a manual clock', () => {
     expect([...stored.values()].every((r) => r.status === 'online' && r.lastSeen === T)).toBe(true);
   });
 
-  it('loads the visibility of many users in one query, and reloads one after a graph change', async () => {
+  it('fans out with no visibility query per transition, and reloads a watcher after a graph change', async () => {
     const users = ids(50);
     const [watcher] = ids(1) as [number];
     for (const userId of users) await friends(userId, watcher);
-    w.inbox(watcher);
+    await w.listen(watcher);
+    // The watcher's own list, loaded when it connected: the only query the 50 changes below need.
+    expect(w.calls.subscribersMany).toBe(1);
     await w.service.heartbeats(users.map((userId) => ({ userId, status: 'online' as const })));
     for (const _ of users) await w.nextFrame(watcher);
     expect(w.calls.subscribersMany).toBe(1);
+    // A user nobody watches costs no query either: its change is written through and published, nothing more.
+    const [loner] = ids(1) as [number];
+    const written = once(w.service.events, 'written');
+    await w.service.heartbeats([{ userId: loner, status: 'online' }]);
+    await written;
+    expect(w.calls.subscribersMany).toBe(1);
 
-    const [first] = users as [number];
+    const [first, second] = users as [number, number];
     await repo.unfollow(watcher, first);
     const invalidated = once(w.service.events, 'graphInvalidated');
     await w.service.unfollow(watcher, first);
     expect(await invalidated).toEqual([[watcher, first], []]);
 
     w.now = T + 1_000;
-    // The unfollowed user's change must not reach the watcher. The barrier is the watcher's own change, whose
-    // list was dropped too and loads in the same batch, published after the first's.
+    // The unfollowed user's change must not reach the watcher. The barrier is a friend's change published
+    // after it: it waits, like the first, for the watcher's list to load again.
     await w.service.heartbeats([{ userId: first, status: 'away' }]);
-    await w.service.heartbeats([{ userId: watcher, status: 'away' }]);
-    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: watcher, status: 'away' });
+    await w.service.heartbeats([{ userId: second, status: 'away' }]);
+    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: second, status: 'away' });
     expect(w.inbox(watcher)).toEqual([]);
     expect(w.calls.subscribersMany).toBe(2);
   });
@@ -287,7 +306,7 @@ describe('presence service on a manual clock', () => {
   it('stops fan-out to an ex-follower at once even when the invalidation never reaches this process', async () => {
     const [watcher, friend] = ids(2) as [number, number];
     await friends(watcher, friend);
-    w.inbox(watcher);
+    await w.listen(watcher);
     await w.service.heartbeat(friend, 'online');
     expect(await w.nextFrame(watcher)).toMatchObject({ user_id: friend, status: 'online' });
     // Another process, whose bus messages this one never receives (a pub/sub reconnect, degraded mode).
@@ -307,8 +326,8 @@ describe('presence service on a manual clock', () => {
     const conversation = 9_700 + typist;
     await repo.ensureUsers([typist, removed, stays]);
     await repo.setConversation(conversation, [typist, removed, stays]);
-    w.inbox(removed);
-    w.inbox(stays);
+    await w.listen(removed);
+    await w.listen(stays);
     await w.service.startTyping(typist, conversation);
     expect(await w.nextFrame(removed)).toMatchObject({ is_typing: true });
     expect(await w.nextFrame(stays)).toMatchObject({ is_typing: true });
@@ -330,7 +349,7 @@ describe('presence service on a manual clock', () => {
     const conversation = 9_800 + typist;
     await repo.ensureUsers([typist, partner]);
     await repo.setConversation(conversation, [typist, partner]);
-    w.inbox(partner);
+    await w.listen(partner);
     await w.service.startTyping(typist, conversation);
     expect(await w.nextFrame(partner)).toMatchObject({ is_typing: true });
     // The process that saw the start never ticks again; another one sweeps.
@@ -350,7 +369,7 @@ describe('presence service on a manual clock', () => {
   it('holds no phantom socket when the store refused the connect', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
-    w.inbox(friend);
+    await w.listen(friend);
     const connect = w.store.connect.bind(w.store);
     w.store.connect = async () => {
       throw new Error('store unreachable');
@@ -368,7 +387,7 @@ describe('presence service on a manual clock', () => {
   it('tells the store of a close it missed at the next refresh, so the device is not held forever', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
-    w.inbox(friend);
+    await w.listen(friend);
     await w.service.connect(me);
     expect(await w.nextFrame(friend)).toMatchObject({ user_id: me, status: 'online' });
     const disconnect = w.store.disconnect.bind(w.store);
@@ -406,7 +425,7 @@ describe('presence service on a manual clock', () => {
   it('sweeps users whose liveness went stale on any process sharing the store, announced once', async () => {
     const [me, friend] = ids(2) as [number, number];
     await friends(me, friend);
-    w.inbox(friend);
+    await w.listen(friend);
     await w.service.heartbeat(me, 'online');
     await w.nextFrame(friend);
     // A second process on the same hot state, which never saw the heartbeat: only its sweep can find the user.

@@ -9,6 +9,7 @@ import {
   type SocketLike,
 } from '../src/core/session.js';
 import { encodeNotice } from '../src/core/visibility-notices.js';
+import { noWatches } from './support/watches.js';
 
 /**
  * The per-connection rules on their own: a socket that records what it is asked to do, a service whose answers
@@ -81,6 +82,7 @@ function setup(overrides: Partial<SessionOptions> = {}) {
   };
   const session = new Session({
     service,
+    watches: noWatches,
     bus,
     socket,
     userId: 1,

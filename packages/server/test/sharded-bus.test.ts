@@ -1,8 +1,9 @@
 import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { clusterChannels } from '../src/backends/redis.js';
 import { ShardedRedisBus } from '../src/bus/sharded-redis-bus.js';
 import { REDIS_CLUSTER_SHARDS } from '../src/config.js';
-import { GRAPH_GROUP, userGroup, userOfGroup } from '../src/core/ports.js';
+import { GRAPH_GROUP, userGroup, watchGroup } from '../src/core/ports.js';
 import { clusterBusChannels } from '../src/store/redis/keys.js';
 import { redisClusterNodes, testPrefix } from './support/services.js';
 import { clusterSeeds } from './support/stores.js';
@@ -15,10 +16,7 @@ describe.skipIf(nodes === null)('the sharded bus on a Redis Cluster', () => {
   const buses: ShardedRedisBus[] = [];
   const prefix = testPrefix();
   const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
-  const channelOf = (group: string) => {
-    const userId = userOfGroup(group);
-    return userId === null ? channels.broadcast : channels.user(userId);
-  };
+  const { channelOf } = clusterChannels(prefix);
   afterAll(async () => {
     for (const bus of buses) await bus.close();
     for (const client of clients) client.disconnect();
@@ -84,5 +82,29 @@ describe.skipIf(nodes === null)('the sharded bus on a Redis Cluster', () => {
     offB();
     await expect.poll(() => subscribers(channels.user(2)), { timeout: 2_000 }).toBe(0);
     offA();
+  });
+
+  it('sends a transition on the changed user’s channel: one publish, read only where that user is held or watched', async () => {
+    const [holder, watcher, idle] = await Promise.all([open(), open(), open()]);
+    const offHolder = holder.subscribe(userGroup(7), () => {});
+    const seen: string[] = [];
+    const offWatcher = watcher.subscribe(watchGroup(7), (payload) => seen.push(payload));
+    await Promise.all([holder.ready(userGroup(7)), watcher.ready(watchGroup(7))]);
+    // The user's own group and watch group share the user's channel: both processes on it, nobody else.
+    expect(channelOf(watchGroup(7))).toBe(channels.user(7));
+    expect(await subscribers(channels.user(7))).toBe(2);
+
+    const published = idle.stats.published;
+    idle.publish([userGroup(7), watchGroup(7)], 'seven changed');
+    idle.publish([userGroup(8), watchGroup(8)], 'nobody watches eight');
+    expect(idle.stats.published - published).toBe(2);
+    await expect.poll(() => seen, { timeout: 2_000 }).toEqual(['seven changed']);
+    await expect.poll(() => holder.stats.received, { timeout: 2_000 }).toBe(1);
+    expect(watcher.stats.received).toBe(1);
+    // Nobody holds or watches user 8: no process subscribes to that channel, so none receives its change.
+    expect(await subscribers(channels.user(8))).toBe(0);
+    expect(idle.stats.received).toBe(0);
+    offHolder();
+    offWatcher();
   });
 });

@@ -2,7 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import { RedisBus } from '../bus/redis-bus.js';
 import { ShardedRedisBus } from '../bus/sharded-redis-bus.js';
 import { REDIS_CLUSTER_SHARDS, type RedisNode } from '../config.js';
-import { userOfGroup } from '../core/ports.js';
+import { subjectOfGroup } from '../core/ports.js';
 import type { RuleConfig } from '../core/rules.js';
 import type { Clock } from '../core/types.js';
 import type { Logger } from '../logger.js';
@@ -112,12 +112,15 @@ function openClient(options: RedisBackendOptions): RedisClient {
   });
 }
 
-/** A user's group to the user's own channel; every other group (graph changes) to the one all processes read. */
-function clusterChannels(prefix: string): { channelOf: (group: string) => string; broadcast: string } {
+/**
+ * A user's own group and the group of their watchers to the user's channel (one SPUBLISH carries both);
+ * every other group (graph changes) to the one all processes read.
+ */
+export function clusterChannels(prefix: string): { channelOf: (group: string) => string; broadcast: string } {
   const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
   return {
     channelOf: (group) => {
-      const userId = userOfGroup(group);
+      const userId = subjectOfGroup(group);
       return userId === null ? channels.broadcast : channels.user(userId);
     },
     broadcast: channels.broadcast,

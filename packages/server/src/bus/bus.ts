@@ -4,7 +4,13 @@ import type { Bus, BusHandler } from '../core/ports.js';
 export class LocalBus implements Bus {
   private readonly groups = new Map<string, Set<BusHandler>>();
 
-  publish(groups: readonly string[], payload: string): void {
+  publish(groups: readonly string[], payload: string): Promise<void> {
+    this.deliver(groups, payload);
+    return Promise.resolve();
+  }
+
+  /** Calls each handler subscribed to any of `groups` once, now. */
+  deliver(groups: readonly string[], payload: string): void {
     if (groups.length === 1) {
       const handlers = this.groups.get(groups[0] as string);
       if (handlers) for (const handler of handlers) handler(payload);

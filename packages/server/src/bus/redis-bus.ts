@@ -53,7 +53,7 @@ export class RedisBus implements Bus {
     this.stats.received++;
     this.stats.receivedBytes += Buffer.byteLength(message);
     const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
-    if (envelope !== null) this.local.publish(envelope.g, envelope.p);
+    if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }
 
   /** Called each time the subscription comes back after it was lost: broadcasts may have been missed. */
@@ -61,12 +61,15 @@ export class RedisBus implements Bus {
     this.gapListeners.push(listener);
   }
 
-  publish(groups: readonly string[], payload: string): void {
-    this.local.publish(groups, payload);
+  publish(groups: readonly string[], payload: string): Promise<void> {
+    this.local.deliver(groups, payload);
     const envelope: Envelope = { o: this.origin, g: groups, p: payload };
     // While Redis is away other processes miss this event (degraded mode reports the outage); their
     // clients re-sync from the snapshot when they reconnect.
-    this.publisher.publish(this.channel, JSON.stringify(envelope)).catch(() => {});
+    return this.publisher.publish(this.channel, JSON.stringify(envelope)).then(
+      () => {},
+      () => {},
+    );
   }
 
   subscribe(group: string, handler: BusHandler): () => void {

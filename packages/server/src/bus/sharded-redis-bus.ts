@@ -69,7 +69,7 @@ export class ShardedRedisBus implements Bus {
     this.stats.received++;
     this.stats.receivedBytes += Buffer.byteLength(message);
     const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
-    if (envelope !== null) this.local.publish(envelope.g, envelope.p);
+    if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }
 
   onGap(listener: () => void): void {
@@ -80,8 +80,8 @@ export class ShardedRedisBus implements Bus {
    * One SPUBLISH per channel, carrying the groups of that channel. Another process receives it only when it
    * has subscribers of one of those groups.
    */
-  publish(groups: readonly string[], payload: string): void {
-    this.local.publish(groups, payload);
+  publish(groups: readonly string[], payload: string): Promise<void> {
+    this.local.deliver(groups, payload);
     const byChannel = new Map<string, string[]>();
     for (const group of groups) {
       const channel = this.channelOf(group);
@@ -89,13 +89,15 @@ export class ShardedRedisBus implements Bus {
       if (list === undefined) byChannel.set(channel, [group]);
       else list.push(group);
     }
+    const sent: Promise<unknown>[] = [];
     for (const [channel, list] of byChannel) {
       const envelope: Envelope = { o: this.origin, g: list, p: payload };
       this.stats.published++;
       // While a node is away other processes miss this event (degraded mode reports the outage); their
       // clients re-sync from the snapshot when they reconnect.
-      this.publisher.spublish(channel, JSON.stringify(envelope)).catch(() => {});
+      sent.push(this.publisher.spublish(channel, JSON.stringify(envelope)).catch(() => {}));
     }
+    return Promise.all(sent).then(() => {});
   }
 
   subscribe(group: string, handler: BusHandler): () => void {

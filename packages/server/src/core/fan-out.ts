@@ -1,5 +1,5 @@
 import type { StatusMessage, TypingMessage, UserPresence } from '@presence/protocol';
-import { type Bus, userGroup } from './ports.js';
+import { type Bus, userGroup, watchGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
 import { lastSeenShown, type Privacy, publicPresence, type StoredPrivacy } from './privacy.js';
@@ -59,27 +59,17 @@ export class FanOut {
     return { subject, withLastSeen, withoutLastSeen };
   }
 
-  /** Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it. */
+  /**
+   * Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it.
+   * Published once, with no lookup: the user's own devices hear it through their group, and every process
+   * finds the watchers it holds in its watch index, which applies visibility and privacy (see WatchIndex).
+   */
   transition(transition: Transition, lastHeartbeat: number | null): void {
     const { userId, status, lastSeen, v } = transition;
     const { bus, writer } = this.options;
     this.options.onTransition(transition);
     const message: StatusMessage = { type: 'presence.status', ...presenceOf(userId, transition) };
-    const payload = JSON.stringify(message);
-    this.audience(userId).then(
-      ({ subject, withLastSeen, withoutLastSeen }) => {
-        // An invisible user's own devices still hear every change; nobody else hears any.
-        if (subject.invisible) return bus.publish([userGroup(userId)], payload);
-        bus.publish([userGroup(userId), ...withLastSeen], payload);
-        if (withoutLastSeen.length > 0)
-          bus.publish(withoutLastSeen, JSON.stringify({ ...message, last_seen: null }));
-      },
-      (error) => {
-        // Without the subscriber list, at least the user's own devices hear it. A shed lookup is counted already.
-        bus.publish([userGroup(userId)], payload);
-        if (!(error instanceof QueueShed)) this.options.onError(error, 'subscribers');
-      },
-    );
+    void bus.publish([userGroup(userId), watchGroup(userId)], JSON.stringify(message));
     writer
       .write([{ userId, status, lastSeen, lastHeartbeat, v, clients: transition.clients }])
       .catch(() => {});

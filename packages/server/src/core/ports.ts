@@ -169,6 +169,8 @@ export type VersionKind = 'user' | 'conversation' | 'settings';
 export interface GraphVersionStore {
   /** Kind `settings` (id 0) is one counter for everyone's privacy settings. */
   graphVersions(kind: VersionKind, id: number): Promise<number>;
+  /** Several counters of one kind at once (one round trip on a single Redis), in the order of `ids`. */
+  graphVersionsMany(kind: VersionKind, ids: readonly number[]): Promise<number[]>;
   /** `settings`: also bumps the settings counter (someone's privacy settings changed). */
   bumpGraphVersions(
     users: readonly UserId[],
@@ -210,6 +212,7 @@ export const HOT_STORE_METHODS = [
   'acquireLease',
   'releaseLease',
   'graphVersions',
+  'graphVersionsMany',
   'bumpGraphVersions',
 ] as const satisfies readonly (keyof HotStore)[];
 
@@ -248,8 +251,12 @@ export type BusHandler = (payload: string) => void;
  * opaque strings and knows nothing of WebSockets.
  */
 export interface Bus {
-  /** Delivers `payload` once to each subscriber of any of `groups`, on every process. */
-  publish(groups: readonly string[], payload: string): void;
+  /**
+   * Delivers `payload` once to each subscriber of any of `groups`, on every process. Settles once the bus
+   * server has taken it (so whatever is published after that is delivered after it); never rejects: a lost
+   * publish is what a bus gap reports.
+   */
+  publish(groups: readonly string[], payload: string): Promise<void>;
   /** Subscribes to a group on this process; returns the unsubscribe. */
   subscribe(group: string, handler: BusHandler): () => void;
   /**
@@ -262,9 +269,14 @@ export interface Bus {
 
 /** All connections of one user (every device, every process). */
 export const userGroup = (userId: UserId): string => `presence_user_${userId}`;
-/** The user of a `userGroup`, or null for any other group. */
-export function userOfGroup(group: string): UserId | null {
-  const match = /^presence_user_([0-9]+)$/.exec(group);
+/**
+ * The watchers of one user, on every process: a transition is published once to the user's own group and to
+ * this one, and each process finds its local watchers in its watch index.
+ */
+export const watchGroup = (userId: UserId): string => `presence_watch_${userId}`;
+/** The user a `userGroup` or `watchGroup` is about (both travel on that user's channel), or null. */
+export function subjectOfGroup(group: string): UserId | null {
+  const match = /^presence_(?:user|watch)_([0-9]+)$/.exec(group);
   return match ? Number(match[1]) : null;
 }
 /** Graph changes, so every process drops its cached subscriber lists. */

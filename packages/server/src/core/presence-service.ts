@@ -15,6 +15,7 @@ import type { ServiceEvents } from './service-events.js';
 import type { Clock, ConversationId, UserId } from './types.js';
 import { Typing } from './typing.js';
 import { Visibility } from './visibility.js';
+import { WatchIndex } from './watch-index.js';
 
 export type { BatchHeartbeatResult } from './liveness.js';
 export type { ServiceEvents } from './service-events.js';
@@ -63,6 +64,8 @@ export class PresenceService {
   private readonly graph: Graph;
   private readonly persistence: Persistence;
   private readonly fanOut: FanOut;
+  /** What this process's connections watch: changes of those users reach them through it. */
+  readonly watches: WatchIndex;
   private readonly durable: PresenceDurable;
 
   constructor(options: PresenceServiceOptions) {
@@ -129,6 +132,13 @@ export class PresenceService {
       privacy,
       clock,
       presenceTimeoutMs: store.rules.presenceTimeoutMs,
+      onError,
+    });
+    this.watches = new WatchIndex({
+      bus,
+      visibility: this.visibility,
+      privacy,
+      statuses: (viewer, ids) => this.reads.statuses(viewer, ids),
       onError,
     });
     this.privacyChanges = new PrivacyChanges({ durable, store, privacy, fanOut, reads: this.reads, clock });
@@ -241,9 +251,12 @@ export class PresenceService {
     return this.typing.sweep(now);
   }
 
-  /** Refreshes the liveness of every user holding a WebSocket here. */
-  refresh(now = this.clock()): Promise<void> {
-    return this.liveness.refresh(now);
+  /**
+   * Refreshes the liveness of every user holding a WebSocket here, and checks that each connection watches
+   * the users its viewer's graph says (a lost graph notice is caught here).
+   */
+  async refresh(now = this.clock()): Promise<void> {
+    await Promise.all([this.liveness.refresh(now), this.watches.revalidate()]);
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */
@@ -376,6 +389,7 @@ export class PresenceService {
     await this.persistence.persistForShutdown(this.liveness.heldUsers());
     await this.liveness.detach(this.clock());
     this.visibility.close();
+    this.watches.close();
     this.writer.close();
   }
 }

@@ -13,7 +13,8 @@ import type { DeviceRef } from './rules.js';
 import { Subscriptions } from './subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 import type { UserId } from './types.js';
-import { decodeNotice, type NoticeCause, subjectOf } from './visibility-notices.js';
+import { decodeNotice, HiddenUsers, subjectOf } from './visibility-notices.js';
+import type { WatchHandle, WatchIndex } from './watch-index.js';
 
 /** What a session needs of a WebSocket (the `ws` library's socket has all of it). */
 export interface SocketLike {
@@ -60,6 +61,8 @@ export interface SessionOptions {
     | 'stopTyping'
     | 'statuses'
   >;
+  /** The process's watch index (PresenceService.watches). */
+  watches: Pick<WatchIndex, 'watch'>;
   bus: Bus;
   socket: SocketLike;
   userId: UserId;
@@ -95,12 +98,8 @@ export class Session {
   private closed = false;
   /** Set once events stop flowing to this client (closed, or dropped as a slow consumer). */
   private muted = false;
-  /**
-   * Users who left this user's visible set by a block while this session was open: frames about them that
-   * were already on their way under the old graph are dropped. Cleared by the block's end, or by a snapshot
-   * that shows them again.
-   */
-  private readonly hidden = new Map<UserId, Set<NoticeCause>>();
+  /** Users who left this user's visible set while this session was open (see HiddenUsers). */
+  private readonly hidden = new HiddenUsers();
   /** With `subscribe=manual`, whom the client asked to hear about; null otherwise. */
   private readonly subscriptions: Subscriptions | null;
   /** Events held while `presence.subscribed` answers are on their way, so the changes come after them. */
@@ -115,6 +114,8 @@ export class Session {
   private badFrames = 0;
   private badSince: number;
   private readonly unsubscribe: () => void;
+  /** This connection's place in the watch index: changes of the users it watches come through it. */
+  private readonly watching: Promise<WatchHandle>;
   private readonly connected: Promise<void>;
 
   private readonly statusBucket: TokenBucket;
@@ -123,20 +124,26 @@ export class Session {
   constructor(private readonly options: SessionOptions) {
     this.badSince = options.clock();
     const { limits, clock } = options;
-    this.statusBucket = new TokenBucket(
-      { perSecond: limits.statusPerSecond, burst: limits.statusBurst },
-      clock,
-    );
-    this.typingBucket = new TokenBucket(
-      { perSecond: limits.typingPerSecond, burst: limits.typingBurst },
-      clock,
-    );
+    const bucket = (perSecond: number, burst: number) => new TokenBucket({ perSecond, burst }, clock);
+    this.statusBucket = bucket(limits.statusPerSecond, limits.statusBurst);
+    this.typingBucket = bucket(limits.typingPerSecond, limits.typingBurst);
     const group = userGroup(options.userId);
     this.unsubscribe = options.bus.subscribe(group, (payload) => this.deliver(payload));
     this.subscriptions = options.subscribe === 'manual' ? new Subscriptions() : null;
-    // The snapshot is read after the subscription holds, so a change it misses is one the bus brings.
+    // The snapshot is read after the subscriptions hold, so a change it misses is one the bus brings.
     const subscribed = options.bus.ready?.(group) ?? Promise.resolve();
-    this.connected = subscribed.then(() => options.service.connect(options.userId, options.device));
+    const watcher = {
+      viewer: options.userId,
+      deliver: (p: string) => this.deliver(p),
+      resync: () => this.resync(),
+    };
+    this.watching = subscribed.then(() => options.watches.watch(watcher, this.subscriptions !== null));
+    // Closed before the index had it: let go of it now.
+    this.watching.then((handle) => this.muted && handle.close()).catch(() => {});
+    this.connected = Promise.all([
+      this.watching,
+      subscribed.then(() => options.service.connect(options.userId, options.device)),
+    ]).then(() => {});
     const ready = this.connected.then(() => this.sendSnapshot());
     ready.catch((error) => {
       options.onError?.(error, 'connection setup');
@@ -172,7 +179,7 @@ export class Session {
     if (this.muted) return;
     const snapshot: SnapshotMessage = { type: 'presence.snapshot', users, self };
     this.options.socket.send(JSON.stringify(snapshot));
-    for (const user of users) this.hidden.delete(user.user_id);
+    for (const user of users) this.hidden.shown(user.user_id);
     const queued = this.pending ?? [];
     this.pending = null;
     for (const payload of queued) this.deliver(payload);
@@ -274,6 +281,10 @@ export class Session {
     }
     if (type === 'presence.unsubscribe') {
       this.subscriptions.remove(userIds);
+      // After the answers asked for before it, whose ids it may take back.
+      this.subscribing = this.subscribing
+        .then(async () => (await this.watching).unwant(userIds))
+        .catch(() => {});
       return;
     }
     const verdict = this.subscriptions.add(userIds);
@@ -296,9 +307,11 @@ export class Session {
     this.subscribing = this.subscribing.then(async () => {
       try {
         if (this.muted || this.subscriptions === null) return;
+        // Their changes reach this connection before their presence is read: none falls in between.
+        await (await this.watching).want(ids);
         const users = (await service.statuses(userId, ids)).filter((u) => u.user_id !== userId);
         // The answer is checked against the graph as it is now: a user it shows is visible again.
-        for (const user of users) this.hidden.delete(user.user_id);
+        for (const user of users) this.hidden.shown(user.user_id);
         const answer: SubscribedMessage = { type: 'presence.subscribed', users };
         if (!this.muted) this.write(JSON.stringify(answer));
       } catch (error) {
@@ -332,31 +345,18 @@ export class Session {
     if (this.muted) return;
     this.muted = true;
     this.unsubscribe();
+    this.watching.then((handle) => handle.close()).catch(() => {});
   }
 
   private send(payload: string): void {
     if (this.muted) return;
     const notice = decodeNotice(payload);
     if (notice !== null) {
-      const causes = this.hidden.get(notice.user_id) ?? new Set<NoticeCause>();
-      if (notice.notice === 'hide') causes.add(notice.cause ?? 'block');
-      else causes.delete(notice.cause ?? 'block');
-      if (causes.size > 0) this.hidden.set(notice.user_id, causes);
-      else this.hidden.delete(notice.user_id);
-      // Nothing passes while a block stands (a block's end under a privacy hide carries the filtered presence).
-      if (notice.notice === 'show' && causes.has('block')) return;
-      if (notice.frame !== null) {
-        const frame = JSON.stringify(notice.frame);
-        if (this.wanted(frame)) this.write(frame);
-      }
-      return;
-    }
-    if (this.hidden.size > 0) {
-      const subject = subjectOf(payload);
-      if (subject !== null && this.hidden.has(subject)) return;
-    }
-    if (!this.wanted(payload)) return;
-    this.write(payload);
+      const frame = this.hidden.apply(notice);
+      if (frame === null) return;
+      payload = JSON.stringify(frame);
+    } else if (this.hidden.hides(payload)) return;
+    if (this.wanted(payload)) this.write(payload);
   }
 
   private write(payload: string): void {

@@ -42,3 +42,36 @@ export function subjectOf(payload: string): UserId | null {
     return null;
   }
 }
+
+/**
+ * The users hidden from one connection by a notice while it was open: frames about them that were already on
+ * their way under the old graph or settings are dropped. Each cause is lifted only by a show of that cause, or
+ * by a snapshot or subscribe answer that shows the user again.
+ */
+export class HiddenUsers {
+  private readonly causes = new Map<UserId, Set<NoticeCause>>();
+
+  /** Applies a notice; returns the frame it carries for the client, or null when nothing may pass. */
+  apply(notice: VisibilityNotice): StatusMessage | null {
+    const causes = this.causes.get(notice.user_id) ?? new Set<NoticeCause>();
+    if (notice.notice === 'hide') causes.add(notice.cause ?? 'block');
+    else causes.delete(notice.cause ?? 'block');
+    if (causes.size > 0) this.causes.set(notice.user_id, causes);
+    else this.causes.delete(notice.user_id);
+    // Nothing passes while a block stands (a block's end under a privacy hide carries the filtered presence).
+    if (notice.notice === 'show' && causes.has('block')) return null;
+    return notice.frame;
+  }
+
+  /** Whether a frame for the client is about a hidden user. */
+  hides(payload: string): boolean {
+    if (this.causes.size === 0) return false;
+    const subject = subjectOf(payload);
+    return subject !== null && this.causes.has(subject);
+  }
+
+  /** The user was shown again by a fresh read (a snapshot, a subscribe answer). */
+  shown(userId: UserId): void {
+    this.causes.delete(userId);
+  }
+}

@@ -1,4 +1,4 @@
-import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable } from './ports.js';
+import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable, watchGroup } from './ports.js';
 import { SetCache } from './subscriber-cache.js';
 import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
@@ -56,16 +56,31 @@ export class Visibility {
    * so those lists are as current as the cache; an empty answer is the failure itself.
    */
   async visibleTo(userId: UserId): Promise<ReadonlySet<UserId>> {
-    const version = await this.options.versions.graphVersions('user', userId);
+    return (await this.visibleAt(userId)).ids;
+  }
+
+  /** visible(user) with the graph version it holds for (the watch index compares it later). */
+  async visibleAt(userId: UserId): Promise<{ ids: ReadonlySet<UserId>; version: number }> {
+    const version = await this.graphVersion(userId);
     try {
-      return await this.visible.get(userId, version);
+      return { ids: await this.visible.get(userId, version), version };
     } catch (error) {
       // Overload is not an outage: graph writes still go on, so other users' cached lists may be behind.
       if (error instanceof QueueShed) throw error;
       const holders = this.visible.keysHolding(userId);
       if (holders.size === 0) throw error;
-      return holders;
+      return { ids: holders, version };
     }
+  }
+
+  /** The user's graph version: it moves with every change of visible(user). */
+  graphVersion(userId: UserId): Promise<number> {
+    return this.options.versions.graphVersions('user', userId);
+  }
+
+  /** The graph versions of these users, in one round trip. */
+  graphVersionsOf(userIds: readonly UserId[]): Promise<number[]> {
+    return this.options.versions.graphVersionsMany('user', userIds);
   }
 
   /** A conversation's participants, checked against the graph version like `visibleTo`. */
@@ -78,26 +93,26 @@ export class Visibility {
 
   /**
    * Bumps the graph versions the change touches (so reads anywhere reload at once) and drops the cached lists
-   * here and, over the bus, on every other process (so fan-out stops using them soon after).
+   * here and, over the bus, on every other process. The notice also goes to the watchers of each user touched,
+   * on the channel their transitions take, and is on the bus before this settles: a watch index anywhere hears
+   * of the change before any transition published after it (see WatchIndex).
    */
   async changed(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
     await this.options.versions.bumpGraphVersions(users, conversations);
-    this.options.bus.publish([GRAPH_GROUP], JSON.stringify({ users, conversations }));
+    await this.options.bus.publish(
+      [GRAPH_GROUP, ...[...new Set(users)].map(watchGroup)],
+      encodeGraphNotice(users, conversations),
+    );
   }
 
   private onGraphChange(payload: string): void {
-    let users: UserId[];
-    let conversations: ConversationId[];
-    try {
-      ({ users, conversations } = JSON.parse(payload) as {
-        users: UserId[];
-        conversations: ConversationId[];
-      });
-    } catch {
+    const notice = decodeGraphNotice(payload);
+    if (notice === null) {
       this.visible.clear();
       this.participants.clear();
       return;
     }
+    const { users, conversations } = notice;
     // `users` holds everyone whose visible set the change touched (both ends of a follow, every participant
     // before and after), so dropping exactly those is enough.
     this.visible.invalidate(users);
@@ -107,5 +122,29 @@ export class Visibility {
 
   close(): void {
     this.unsubscribe();
+  }
+}
+
+/** Every graph notice starts so; no frame for a client does (they start with `{"type":`). */
+export const GRAPH_NOTICE_PREFIX = '{"graph":';
+
+export const encodeGraphNotice = (
+  users: readonly UserId[],
+  conversations: readonly ConversationId[],
+): string => JSON.stringify({ graph: 1, users, conversations });
+
+/** The users and conversations a graph notice touches; null when it cannot be read (then assume everything). */
+export function decodeGraphNotice(
+  payload: string,
+): { users: UserId[]; conversations: ConversationId[] } | null {
+  try {
+    const { users, conversations } = JSON.parse(payload) as {
+      users?: unknown;
+      conversations?: unknown;
+    };
+    if (!Array.isArray(users) || !Array.isArray(conversations)) return null;
+    return { users: users as UserId[], conversations: conversations as ConversationId[] };
+  } catch {
+    return null;
   }
 }

@@ -285,6 +285,10 @@ export class MemoryStore implements HotStore {
     return this.versions.get(`${kind}:${id}`) ?? 0;
   }
 
+  async graphVersionsMany(kind: VersionKind, ids: readonly number[]): Promise<number[]> {
+    return ids.map((id) => this.versions.get(`${kind}:${id}`) ?? 0);
+  }
+
   async bumpGraphVersions(
     users: readonly UserId[],
     conversations: readonly ConversationId[],

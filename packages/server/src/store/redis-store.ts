@@ -213,6 +213,10 @@ export class RedisStore implements HotStore, BackendHealth, Restorable {
     return this.versions.graphVersions(kind, id);
   }
 
+  graphVersionsMany(kind: VersionKind, ids: readonly number[]): Promise<number[]> {
+    return this.versions.graphVersionsMany(kind, ids);
+  }
+
   bumpGraphVersions(
     users: readonly UserId[],
     conversations: readonly ConversationId[],

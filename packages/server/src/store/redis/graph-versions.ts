@@ -27,6 +27,16 @@ export class RedisGraphVersions {
     return Number((await this.redis.get(this.keys.graphVersion(kind, id))) ?? 0);
   }
 
+  async graphVersionsMany(kind: VersionKind, ids: readonly number[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => this.keys.graphVersion(kind, id));
+    // On a cluster each counter is a slot of its own.
+    const values = this.keys.clustered
+      ? await Promise.all(keys.map((key) => this.redis.get(key)))
+      : await this.redis.mget(keys);
+    return values.map((value) => Number(value ?? 0));
+  }
+
   async bumpGraphVersions(
     users: readonly UserId[],
     conversations: readonly ConversationId[],

@@ -153,6 +153,7 @@ export class WsGateway {
     };
     const session = new Session({
       service,
+      watches: service.watches,
       bus,
       userId,
       device,
