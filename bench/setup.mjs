@@ -123,6 +123,9 @@ export async function startBenchServer(
       MAX_CONNECTS_PER_ADDRESS_PER_S: '0',
       MAX_CONNECTS_PER_ADDRESS_BURST: '0',
       WORKERS: String(workers),
+      // The bench forces full GCs (memory figures) and shares 2 cores with its load and other jobs: a reply
+      // late by 2 s (the default) is a starved process, not an outage, and degraded mode would skew the run.
+      REDIS_COMMAND_TIMEOUT_MS: '20000',
     },
     port,
     run.logPath,
@@ -133,7 +136,11 @@ export async function startBenchServer(
     `server ${index} pid ${server.pid}${workers > 1 ? ` (${workers} workers)` : ''} on http :${port}, ` +
       `udp :${udpPort} (log ${run.logPath})`,
   );
-  const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  // A scrape that hangs fails the run instead of holding it until the watchdog.
+  const scrape = async () =>
+    parseMetrics(
+      await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(60_000) })).text(),
+    );
   return { ...server, port, udpPort, inspectPort, scrape };
 }
 
