@@ -36,6 +36,7 @@ function childArgs(options, { servers, cluster }, jsonOut) {
     ['--per-process', options.perProcess],
     ['--servers', servers],
     ['--workers', options.workers],
+    ['--sample-s', options.sampleS],
     ['--database-url', options.databaseUrl],
     ['--redis-url', options.redisUrl],
     ['--json-out', jsonOut],

@@ -29,7 +29,9 @@ export const USAGE = `usage: npm run bench -- [options]
                        the bench runs once per count, one run after the other, with the load options taken as
                        the load of EACH server (N servers: N x users, rate, listeners, flip rate), and with
                        --cluster each count also on the single Redis; then it prints one comparison table
-  --workers W          WORKERS for each server process (default 1): W workers share its ports`;
+  --workers W          WORKERS for each server process (default 1): W workers share its ports
+  --sample-s S         scrape the server's /metrics every S s for the timeline (default 1); a scrape costs the
+                       server CPU and event-loop time that grow with its sockets`;
 
 /** Exit status for a command line the bench cannot use (EX_USAGE). */
 const EXIT_USAGE = 64;
@@ -59,6 +61,7 @@ export function parseOptions() {
       cluster: { type: 'boolean', default: false },
       servers: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
+      'sample-s': { type: 'string', default: '1' },
       // Where a run writes its JSON report (the comparison of --servers LIST reads its runs' reports).
       'json-out': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -128,6 +131,7 @@ export function parseOptions() {
     servers: serverCounts[0],
     serverCounts,
     workers,
+    sampleS: num('sample-s', { integer: false, max: 60 }),
     jsonOut: argv['json-out'],
     argv,
     profile: argv.profile,

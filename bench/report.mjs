@@ -104,7 +104,7 @@ export function printReport(report) {
       `  ${p.name}: latency split: send→server p50/p99 ${l.sendToServerMs.p50}/${l.sendToServerMs.p99} ms, ` +
         `server→client p50/p99 ${l.serverToClientMs.p50}/${l.serverToClientMs.p99} ms; ` +
         `worst per second of sending: ${l.worstBySecondMs.join(' ')}`,
-      `  ${p.name}: per second accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
+      `  ${p.name}: every ${o.sampleS} s accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms/scrape-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
     );
     if (p.delivery)
       lines.push(

@@ -49,6 +49,7 @@ export function collectReport({
       stepS: options.stepS,
       generators: workers.generators.length,
       listenerProcesses: workers.listeners.length,
+      sampleS: options.sampleS,
       servers: options.servers,
       workers: options.workers,
       cluster: options.cluster,

@@ -48,7 +48,7 @@ export function serverPhases(options, run, server, workers, redis) {
     const metrics0 = mergeMetrics(each0);
     const kernel0 = kernelUdp();
     const cpu0 = await cpuSnapshot();
-    const timeline = startTimeline(server, metrics0);
+    const timeline = startTimeline(server, metrics0, options.sampleS * 1000);
     const sent = await workers.drive(server.udpPorts, phaseRate, seconds * 1000, true);
     const cpu1 = await cpuSnapshot();
     await drain(processed);
@@ -97,11 +97,13 @@ export function serverPhases(options, run, server, workers, redis) {
 }
 
 /**
- * Samples the server once a second until `stop`: its peak RSS, and per second a row of accepted, kernel
- * receive-buffer drops, server CPU cores, the event-loop lag max (ms, since the previous scrape) and the mean
- * heartbeat batch time (ms, UDP socket to transitions published). A stall shows in the second it happened.
+ * Samples the server every `everyMs` (--sample-s) until `stop`: its peak RSS, and per sample a row of accepted,
+ * kernel receive-buffer drops, server CPU cores, the event-loop lag max (ms, since the previous scrape), the
+ * mean heartbeat batch time (ms, UDP socket to transitions published) and how long the scrape took (ms). A
+ * stall shows in the sample it happened in. A scrape is not free: with 10,000 sockets the process metrics
+ * list every handle and open file, which shows in the profile and in the lag.
  */
-function startTimeline(server, metrics0) {
+function startTimeline(server, metrics0, everyMs) {
   const rss = () => server.pids().reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
   const cpu = () => server.pids().reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
   let rssMax = rss();
@@ -117,7 +119,9 @@ function startTimeline(server, metrics0) {
   const sampler = setInterval(async () => {
     rssMax = Math.max(rssMax, rss());
     try {
+      const scrapeStarted = performance.now();
       const metrics = await server.scrape();
+      const scrapeMs = round(performance.now() - scrapeStarted, 1);
       const now = sample(metrics);
       const batches = now.batchCount - last.batchCount;
       rows.push([
@@ -126,12 +130,13 @@ function startTimeline(server, metrics0) {
         round(now.cpu - last.cpu, 2),
         round((metrics.get('presence_process_nodejs_eventloop_lag_max_seconds') ?? 0) * 1000, 1),
         batches > 0 ? round(((now.batchSum - last.batchSum) / batches) * 1000, 1) : 0,
+        scrapeMs,
       ]);
       last = now;
     } catch {
       // a missed sample
     }
-  }, 1_000);
+  }, everyMs);
   return {
     stop() {
       clearInterval(sampler);
