@@ -8,19 +8,21 @@
  * subscriber connections, as a server process has) holding USERS connected users. Each process then announces
  * TRANSITIONS transitions, each to WATCHERS users picked at random among all connected users (the load per
  * process is fixed; the total grows with P). It counts the messages each process's subscriber connections
- * receive, for three buses: the sharded bus on the cluster (SSUBSCRIBE per connected user), the classic bus on the
- * cluster (one PUBLISH channel every process reads), and the classic bus on the machine's single Redis.
+ * receive, for four buses: the server's (sharded, one channel per changed user, read where that user is watched:
+ * see measureKeyed), the sharded bus with one message per recipient (SSUBSCRIBE per connected user, the model
+ * before the watch index), the classic bus on the cluster (one PUBLISH channel every process reads), and the
+ * classic bus on the machine's single Redis.
  *
  * Run from the repository root: node --import tsx bench/cluster-bus.mjs [--users N] [--transitions N] [--watchers N]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
+import { clusterChannels } from '../packages/server/src/backends/redis.ts';
 import { RedisBus } from '../packages/server/src/bus/redis-bus.ts';
 import { ShardedRedisBus } from '../packages/server/src/bus/sharded-redis-bus.ts';
 import { REDIS_CLUSTER_SHARDS } from '../packages/server/src/config.ts';
-import { userGroup, userOfGroup } from '../packages/server/src/core/ports.ts';
-import { clusterBusChannels } from '../packages/server/src/store/redis/keys.ts';
+import { userGroup, watchGroup } from '../packages/server/src/core/ports.ts';
 import { RedisStore } from '../packages/server/src/store/redis-store.ts';
 import { startRedisCluster } from '../packages/server/test/support/redis-cluster.ts';
 import { describeMachine } from './machine.mjs';
@@ -51,18 +53,11 @@ const PAYLOAD = JSON.stringify({
 async function openProcess(kind, target, prefix) {
   const counted = { delivered: 0 };
   const proc = { counted, onReceived: () => {} };
-  if (kind === 'sharded') {
-    const channels = clusterBusChannels(prefix, REDIS_CLUSTER_SHARDS);
+  if (kind.startsWith('sharded')) {
     const publisher = new Cluster(target);
     const subscriber = new Cluster(target, { shardedSubscribers: true });
     subscriber.on('smessage', () => proc.onReceived());
-    const bus = await ShardedRedisBus.create(publisher, subscriber, {
-      channelOf: (group) => {
-        const userId = userOfGroup(group);
-        return userId === null ? channels.broadcast : channels.user(userId);
-      },
-      broadcast: channels.broadcast,
-    });
+    const bus = await ShardedRedisBus.create(publisher, subscriber, clusterChannels(prefix));
     return Object.assign(proc, { bus, close: () => Promise.all([bus.close(), publisher.disconnect()]) });
   }
   const publisher = kind === 'classic-cluster' ? new Cluster(target) : new Redis(target);
@@ -72,7 +67,69 @@ async function openProcess(kind, target, prefix) {
   return Object.assign(proc, { bus, close: () => Promise.all([bus.close(), publisher.disconnect()]) });
 }
 
+/**
+ * The server's model since the watch index: a transition is one SPUBLISH on the changed user's channel, and a
+ * process subscribes to the channels of the users its clients watch. Each user is watched by WATCHERS random
+ * users of all processes; each process announces TRANSITIONS changes of random users of its own. A process
+ * receives a change once however many of its clients watch that user, and nothing of users none of them watch.
+ */
+async function measureKeyed(target, processes) {
+  const prefix = `bench:${randomBytes(4).toString('hex')}:`;
+  const procs = await Promise.all(
+    Array.from({ length: processes }, () => openProcess('sharded-keyed', target, prefix)),
+  );
+  const total = processes * USERS;
+  const processOf = (user) => Math.floor((user - 1) / USERS);
+  /** user -> the processes holding a watcher of that user */
+  const watchedBy = new Map();
+  for (let user = 1; user <= total; user++) {
+    const holders = new Set();
+    for (let w = 0; w < WATCHERS; w++) holders.add(Math.floor(Math.random() * processes));
+    watchedBy.set(user, holders);
+  }
+  let delivered = 0;
+  let received = 0;
+  procs.forEach((proc, p) => {
+    proc.onReceived = () => received++;
+    for (const [user, holders] of watchedBy)
+      if (holders.has(p)) proc.bus.subscribe(watchGroup(user), () => delivered++);
+    for (let u = 1; u <= USERS; u++) proc.bus.subscribe(userGroup(p * USERS + u), () => {});
+  });
+  await Promise.all(
+    procs.flatMap((proc, p) =>
+      [...watchedBy]
+        .filter(([, holders]) => holders.has(p))
+        .map(([user]) => proc.bus.ready?.(watchGroup(user))),
+    ),
+  );
+  let expectedDelivered = 0;
+  let expectedReceived = 0;
+  const started = performance.now();
+  for (let t = 0; t < TRANSITIONS; t++) {
+    for (const [p, proc] of procs.entries()) {
+      const user = p * USERS + 1 + Math.floor(Math.random() * USERS);
+      const holders = watchedBy.get(user);
+      expectedDelivered += holders.size;
+      // Read by every process subscribed to the user's channel: its watchers' and its own (the publisher).
+      expectedReceived += new Set([...holders, processOf(user)]).size;
+      proc.bus.publish([userGroup(user), watchGroup(user)], PAYLOAD);
+    }
+    if (t % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const deadline = Date.now() + 20_000;
+  while ((delivered < expectedDelivered || received < expectedReceived) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(procs.map((proc) => proc.close()));
+  return {
+    receivedPerProcess: Math.round(received / processes),
+    complete: delivered === expectedDelivered && received === expectedReceived,
+    seconds: Math.round(seconds * 100) / 100,
+  };
+}
+
 async function measure(kind, target, processes) {
+  if (kind === 'sharded-keyed') return measureKeyed(target, processes);
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
   const procs = await Promise.all(Array.from({ length: processes }, () => openProcess(kind, target, prefix)));
   let delivered = 0;
@@ -182,6 +239,7 @@ console.log('bus              processes  received/process  complete  seconds');
 try {
   for (const processes of STEPS) {
     for (const [kind, target] of [
+      ['sharded-keyed', seeds],
       ['sharded', seeds],
       ['classic-cluster', seeds],
       ['classic-single', values['redis-url']],

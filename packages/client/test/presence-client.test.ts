@@ -200,9 +200,13 @@ describe('PresenceClient against a real server', () => {
     await statusOf(a, bob, 'away');
     expect(b.status).toBe('away');
 
+    // Two sockets: a may hear of it before b's own frame arrives, so wait for both.
     const back = statusOf(a, bob, 'online');
+    const ownBack = new Promise<void>((resolve) =>
+      b.on('ownStatus', (status) => status === 'online' && resolve()),
+    );
     target.dispatchEvent(new Event('keydown'));
-    await back;
+    await Promise.all([back, ownBack]);
     expect(b.status).toBe('online');
     expect(own).toEqual(['away', 'online']);
   });

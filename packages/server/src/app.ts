@@ -166,6 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     options.onServiceEvents?.(service.events);
     metrics.watchQueues(() => service.queueDepths());
+    metrics.watchIndex(() => service.watches.subjects);
     service.events.on('shed', (queue, count) => metrics.queueShed.inc({ queue }, count));
     service.events.on('transition', (t) => metrics.transitions.inc({ status: t.status }));
     service.events.on('failed', (err, context) =>

@@ -107,6 +107,18 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_process_' });
   }
 
+  /** Reports the users this process's connections watch (its watch index) at every scrape. */
+  watchIndex(watched: () => number): void {
+    new Gauge({
+      name: 'presence_watched_users',
+      help: 'Users watched by at least one WebSocket connection of this process (its watch index)',
+      registers: [this.registry],
+      collect() {
+        this.set(watched());
+      },
+    });
+  }
+
   /** Reports these queues' depths at every scrape, and their shed counts from 0. */
   watchQueues(depths: () => Record<string, number>): void {
     this.depthSources.push(depths);

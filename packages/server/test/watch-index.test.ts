@@ -77,6 +77,8 @@ for (const setup of setups) {
       // A connection for everything watches all twelve; closing both lets go of every one of them.
       const all = await connect(server, w);
       expect(server.service.watches.subjects).toBe(before + 12);
+      const gauge = await server.metrics.registry.getSingleMetric('presence_watched_users')?.get();
+      expect(gauge?.values[0]?.value).toBe(before + 12);
       await Promise.all([all.close(), lazy.close()]);
       await expect.poll(() => server.service.watches.subjects, { timeout: 5_000 }).toBe(before);
     });
