@@ -39,8 +39,10 @@ export async function warmUp(options, server, workers) {
   let online = 0;
   /** Seconds from the first packet of the cold start until every user was online (null: not within the wait). */
   let allOnlineAfterS = null;
+  let onlinePeak = 0;
   while (Date.now() < onlineDeadline) {
     online = (await server.scrape()).get('presence_online_users') ?? 0;
+    onlinePeak = Math.max(onlinePeak, online);
     if (online >= onlineTarget) {
       allOnlineAfterS = round((Date.now() - started) / 1000, 1);
       break;
@@ -68,6 +70,7 @@ export async function warmUp(options, server, workers) {
     seconds: round(plan.ms / 1000, 1),
     sent: warmup.sent,
     online,
+    onlinePeak,
     onlineTarget,
     allOnlineAfterS,
     accepted,
