@@ -259,6 +259,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     scheduler.every('sweep', time.sweepMs, () => service.sweep());
     scheduler.every('typing-sweep', time.typingSweepMs, () => service.sweepTyping());
     scheduler.every('refresh', time.refreshMs, () => service.refresh());
+    // A lost graph notice, or a list loaded from the fallback during a database outage, is caught here.
+    scheduler.every('watch-revalidate', time.refreshMs, () => service.watches.revalidate());
     scheduler.leased('sync', config.syncIntervalMs, () => service.syncToDatabase());
     scheduler.leased('cleanup', config.cleanupIntervalMs, () => service.cleanup());
     lifecycle.defer('scheduler', () => scheduler.stop());

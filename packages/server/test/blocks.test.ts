@@ -478,6 +478,21 @@ describe('a session when a block hides a user', () => {
     await expect.poll(() => sent.length).toBe(6);
     bus.publish([userGroup(1)], typing(2));
     expect(sent.slice(6)).toEqual([typing(2)]);
+
+    // Hidden by privacy (invisible). A frame decided once they were visible again can overtake the show
+    // notice: it is dropped while hidden, then passed on after the show's older frame, so the newest stays.
+    const privacy = (notice: 'hide' | 'show', v: number) =>
+      encodeNotice({ notice, cause: 'privacy', user_id: 2, frame: JSON.parse(status(2, v)) });
+    bus.publish([userGroup(1)], privacy('hide', 8));
+    bus.publish([userGroup(1)], status(2, 7)); // from before the hide: dropped for good
+    bus.publish([userGroup(1)], status(2, 10)); // decided after the user came back, overtook the show
+    bus.publish([userGroup(1)], privacy('show', 9));
+    expect(sent.slice(7)).toEqual([status(2, 8), status(2, 9), status(2, 10)]);
+    // A show whose frame is the newest passes alone.
+    bus.publish([userGroup(1)], privacy('hide', 11));
+    bus.publish([userGroup(1)], status(2, 10));
+    bus.publish([userGroup(1)], privacy('show', 12));
+    expect(sent.slice(10)).toEqual([status(2, 11), status(2, 12)]);
     session.close(true);
   });
 });

@@ -34,10 +34,11 @@ afterAll(() => database.close());
 
 /** Counts the durable store's visibility loads, passing every call through to the real repository. */
 function counting(durable: PresenceRepository) {
-  const calls = { subscribersMany: 0 };
+  const calls = { subscribersMany: 0, failing: false };
   const wrapped: PresenceDurable = Object.create(durable);
   wrapped.subscribersMany = (ids) => {
     calls.subscribersMany += 1;
+    if (calls.failing) return Promise.reject(new Error('graph unreadable'));
     return durable.subscribersMany(ids);
   };
   return { durable: wrapped, calls };
@@ -47,7 +48,7 @@ interface World {
   service: PresenceService;
   store: MemoryStore;
   bus: LocalBus;
-  calls: { subscribersMany: number };
+  calls: { subscribersMany: number; failing: boolean };
   now: number;
   /** Frames delivered to a user's group, in order. */
   inbox(userId: number): Array<StatusMessage | TypingMessage>;
@@ -301,6 +302,44 @@ describe('presence service on a manual clock', () => {
     expect(await w.nextFrame(watcher)).toMatchObject({ user_id: second, status: 'away' });
     expect(w.inbox(watcher)).toEqual([]);
     expect(w.calls.subscribersMany).toBe(2);
+  });
+
+  it('lets go of a connection that closes while its list reloads', async () => {
+    const [watcher, a, b] = ids(3) as [number, number, number];
+    await friends(watcher, a);
+    await friends(watcher, b);
+    const handle = await w.service.watches.watch(
+      { viewer: watcher, deliver: () => {}, resync: () => {} },
+      false,
+    );
+    expect(w.service.watches.subjects).toBe(2);
+    // The graph change starts a reload of the watcher's list; the connection closes before it ends.
+    await w.service.unfollow(watcher, a);
+    handle.close();
+    expect(w.service.watches.subjects).toBe(0);
+    await expect.poll(() => w.calls.subscribersMany).toBe(2);
+    // Barrier: another connection's load, queued behind the first reload, has finished.
+    await w.service.watches.watch({ viewer: a, deliver: () => {}, resync: () => {} }, false);
+    expect(w.service.watches.subjects).toBe(0);
+  });
+
+  it('holds changes while a reload after a graph change fails, and decides them once it succeeds', async () => {
+    const [watcher, ex, friend] = ids(3) as [number, number, number];
+    await friends(watcher, ex);
+    await friends(watcher, friend);
+    await w.listen(watcher);
+    w.calls.failing = true;
+    const failed = once(w.service.events, 'failed');
+    await w.service.unfollow(watcher, ex);
+    await failed;
+    // The list cannot be loaded and the graph moved: nothing passes, not even the friend's change.
+    w.now = T + 1_000;
+    await w.service.heartbeats([{ userId: ex, status: 'away' }]);
+    await w.service.heartbeats([{ userId: friend, status: 'away' }]);
+    w.calls.failing = false;
+    // The retry loads the list: the friend's change passes, the ex-friend's never does.
+    expect(await w.nextFrame(watcher)).toMatchObject({ user_id: friend, status: 'away' });
+    expect(w.inbox(watcher)).toEqual([]);
   });
 
   it('stops fan-out to an ex-follower at once even when the invalidation never reaches this process', async () => {

@@ -2,7 +2,7 @@ import type { StatusMessage, TypingMessage, UserPresence } from '@presence/proto
 import { type Bus, userGroup, watchGroup } from './ports.js';
 import { presenceOf } from './presence-view.js';
 import type { PresenceWriter } from './presence-writer.js';
-import { lastSeenShown, type Privacy, publicPresence, type StoredPrivacy } from './privacy.js';
+import { type Privacy, publicPresence, type StoredPrivacy } from './privacy.js';
 import type { UserState } from './rules.js';
 import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, Transition, UserId } from './types.js';
@@ -19,45 +19,14 @@ export interface FanOutOptions {
   onError: (error: unknown, context: string) => void;
 }
 
-/** Who hears about a user: visible(user) split by whether they may see the user's last_seen. */
-interface Audience {
-  subject: StoredPrivacy;
-  /** Groups of the watchers shown last_seen, and of those shown `null`. */
-  withLastSeen: string[];
-  withoutLastSeen: string[];
-}
-
 /**
- * Tells exactly the right people: a transition goes to the user's own connections and visible(user) (none of
- * them while the user is invisible; `last_seen: null` to those the settings keep it from) and is written
- * through to the durable record; typing goes to the conversation's participants who may see the typist (a
- * block between two participants, or the typist being invisible, stops it).
+ * Tells exactly the right people: a transition goes to the user's own connections and to the watchers of the
+ * user on every process (the watch index decides who may see what) and is written through to the durable
+ * record; typing goes to the conversation's participants who may see the typist (a block between two
+ * participants, or the typist being invisible, stops it).
  */
 export class FanOut {
   constructor(private readonly options: FanOutOptions) {}
-
-  /**
-   * visible(user) under the current settings (the subject's, each watcher's own `nobody`), read after the
-   * settings version so a change made anywhere applies here at once.
-   */
-  private async audience(userId: UserId): Promise<Audience> {
-    const { visibility, privacy } = this.options;
-    const subscribers = await visibility.visibleTo(userId);
-    // While PostgreSQL is down, the users whose settings are cached: a watcher not among them gets no last_seen,
-    // and a subject not among them is announced to its own devices only (nothing could say it is visible).
-    const settings = await privacy.settingsOf([userId, ...subscribers], true);
-    const subject = settings.get(userId);
-    if (subject === undefined) throw new Error('privacy settings unavailable');
-    const mutuals = subject.lastSeen === 'friends' ? await privacy.mutualsOf(userId) : null;
-    const withLastSeen: string[] = [];
-    const withoutLastSeen: string[] = [];
-    for (const id of subscribers) {
-      const viewer = settings.get(id);
-      const shown = viewer !== undefined && lastSeenShown(subject, viewer, mutuals?.has(id) === true);
-      (shown ? withLastSeen : withoutLastSeen).push(userGroup(id));
-    }
-    return { subject, withLastSeen, withoutLastSeen };
-  }
 
   /**
    * Announces a transition this process won; `lastHeartbeat` is stored with it when a heartbeat caused it.
@@ -89,17 +58,10 @@ export class FanOut {
     bus.publish([userGroup(userId)], JSON.stringify({ type: 'presence.status', ...presence }));
     const frame: StatusMessage = { type: 'presence.status', ...publicPresence(presence, subject) };
     const notice = subject.invisible ? 'hide' : 'show';
-    this.audience(userId).then(
-      ({ withLastSeen, withoutLastSeen }) => {
-        if (withLastSeen.length > 0)
-          bus.publish(withLastSeen, encodeNotice({ notice, cause: 'privacy', user_id: userId, frame }));
-        if (withoutLastSeen.length > 0)
-          bus.publish(
-            withoutLastSeen,
-            encodeNotice({ notice, cause: 'privacy', user_id: userId, frame: { ...frame, last_seen: null } }),
-          );
-      },
-      (error) => this.options.onError(error, 'subscribers'),
+    // To the watchers through the watch index, like a transition: each gets it with the last_seen it may see.
+    void bus.publish(
+      [watchGroup(userId)],
+      encodeNotice({ notice, cause: 'privacy', user_id: userId, frame }),
     );
     writer
       .write([{ userId, status, lastSeen, lastHeartbeat: null, v, clients: transition.clients }])

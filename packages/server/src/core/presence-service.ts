@@ -251,12 +251,9 @@ export class PresenceService {
     return this.typing.sweep(now);
   }
 
-  /**
-   * Refreshes the liveness of every user holding a WebSocket here, and checks that each connection watches
-   * the users its viewer's graph says (a lost graph notice is caught here).
-   */
-  async refresh(now = this.clock()): Promise<void> {
-    await Promise.all([this.liveness.refresh(now), this.watches.revalidate()]);
+  /** Refreshes the liveness of every user holding a WebSocket here. */
+  refresh(now = this.clock()): Promise<void> {
+    return this.liveness.refresh(now);
   }
 
   /** Expires users whose hot state vanished (stale cleanup). */

@@ -351,12 +351,8 @@ export class Session {
   private send(payload: string): void {
     if (this.muted) return;
     const notice = decodeNotice(payload);
-    if (notice !== null) {
-      const frame = this.hidden.apply(notice);
-      if (frame === null) return;
-      payload = JSON.stringify(frame);
-    } else if (this.hidden.hides(payload)) return;
-    if (this.wanted(payload)) this.write(payload);
+    const frames = notice !== null ? this.hidden.apply(notice) : this.hidden.hides(payload) ? [] : [payload];
+    for (const frame of frames) if (this.wanted(frame)) this.write(frame);
   }
 
   private write(payload: string): void {

@@ -50,28 +50,57 @@ export function subjectOf(payload: string): UserId | null {
  */
 export class HiddenUsers {
   private readonly causes = new Map<UserId, Set<NoticeCause>>();
+  /**
+   * The newest status frame dropped for each hidden user. A frame decided once the user was visible again
+   * can overtake the show notice; when the show lifts the last cause, it passes after the show's frame if its
+   * `v` is larger, so the client keeps the newest presence.
+   */
+  private readonly dropped = new Map<UserId, { v: number; payload: string }>();
 
-  /** Applies a notice; returns the frame it carries for the client, or null when nothing may pass. */
-  apply(notice: VisibilityNotice): StatusMessage | null {
-    const causes = this.causes.get(notice.user_id) ?? new Set<NoticeCause>();
+  /** Applies a notice; returns the frames for the client, in order (none while nothing may pass). */
+  apply(notice: VisibilityNotice): string[] {
+    const userId = notice.user_id;
+    const causes = this.causes.get(userId) ?? new Set<NoticeCause>();
     if (notice.notice === 'hide') causes.add(notice.cause ?? 'block');
     else causes.delete(notice.cause ?? 'block');
-    if (causes.size > 0) this.causes.set(notice.user_id, causes);
-    else this.causes.delete(notice.user_id);
-    // Nothing passes while a block stands (a block's end under a privacy hide carries the filtered presence).
-    if (notice.notice === 'show' && causes.has('block')) return null;
-    return notice.frame;
+    if (causes.size > 0) this.causes.set(userId, causes);
+    else this.causes.delete(userId);
+    if (notice.notice === 'hide') {
+      this.dropped.delete(userId);
+      return [JSON.stringify(notice.frame)];
+    }
+    // Nothing passes while a block stands (a block's end under a privacy hide carries the filtered presence),
+    // nor when the show says the user is not visible at all.
+    if (causes.has('block') || notice.frame === null) {
+      if (causes.size === 0) this.dropped.delete(userId);
+      return [];
+    }
+    const frames = [JSON.stringify(notice.frame)];
+    if (causes.size === 0) {
+      const newer = this.dropped.get(userId);
+      this.dropped.delete(userId);
+      if (newer !== undefined && newer.v > notice.frame.v) frames.push(newer.payload);
+    }
+    return frames;
   }
 
-  /** Whether a frame for the client is about a hidden user. */
+  /** Whether a frame for the client is about a hidden user (then it is dropped, the newest status kept). */
   hides(payload: string): boolean {
     if (this.causes.size === 0) return false;
     const subject = subjectOf(payload);
-    return subject !== null && this.causes.has(subject);
+    if (subject === null || !this.causes.has(subject)) return false;
+    if (payload.startsWith('{"type":"presence.status"')) {
+      const v = (JSON.parse(payload) as { v?: unknown }).v;
+      const kept = this.dropped.get(subject);
+      if (typeof v === 'number' && (kept === undefined || v > kept.v))
+        this.dropped.set(subject, { v, payload });
+    }
+    return true;
   }
 
   /** The user was shown again by a fresh read (a snapshot, a subscribe answer). */
   shown(userId: UserId): void {
     this.causes.delete(userId);
+    this.dropped.delete(userId);
   }
 }

@@ -1,4 +1,4 @@
-import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable, watchGroup } from './ports.js';
+import { type Bus, GRAPH_GROUP, type GraphVersionStore, type PresenceDurable } from './ports.js';
 import { SetCache } from './subscriber-cache.js';
 import { QueueShed } from './turn-batcher.js';
 import type { ConversationId, UserId } from './types.js';
@@ -59,17 +59,20 @@ export class Visibility {
     return (await this.visibleAt(userId)).ids;
   }
 
-  /** visible(user) with the graph version it holds for (the watch index compares it later). */
-  async visibleAt(userId: UserId): Promise<{ ids: ReadonlySet<UserId>; version: number }> {
+  /**
+   * visible(user) with the graph version it holds for (the watch index compares it later); `partial` when the
+   * database could not load it and the symmetric fallback answered (load it again once it can).
+   */
+  async visibleAt(userId: UserId): Promise<{ ids: ReadonlySet<UserId>; version: number; partial: boolean }> {
     const version = await this.graphVersion(userId);
     try {
-      return { ids: await this.visible.get(userId, version), version };
+      return { ids: await this.visible.get(userId, version), version, partial: false };
     } catch (error) {
       // Overload is not an outage: graph writes still go on, so other users' cached lists may be behind.
       if (error instanceof QueueShed) throw error;
       const holders = this.visible.keysHolding(userId);
       if (holders.size === 0) throw error;
-      return { ids: holders, version };
+      return { ids: holders, version, partial: true };
     }
   }
 
@@ -92,17 +95,13 @@ export class Visibility {
   }
 
   /**
-   * Bumps the graph versions the change touches (so reads anywhere reload at once) and drops the cached lists
-   * here and, over the bus, on every other process. The notice also goes to the watchers of each user touched,
-   * on the channel their transitions take, and is on the bus before this settles: a watch index anywhere hears
-   * of the change before any transition published after it (see WatchIndex).
+   * Bumps the graph versions the change touches (so every decision anywhere, the watch index's included, uses
+   * the new graph at once) and drops the cached lists here and, over the bus, on every other process, whose
+   * watch indexes then reload the lists of the viewers touched. The notice is on the bus before this settles.
    */
   async changed(users: readonly UserId[], conversations: readonly ConversationId[]): Promise<void> {
     await this.options.versions.bumpGraphVersions(users, conversations);
-    await this.options.bus.publish(
-      [GRAPH_GROUP, ...[...new Set(users)].map(watchGroup)],
-      encodeGraphNotice(users, conversations),
-    );
+    await this.options.bus.publish([GRAPH_GROUP], encodeGraphNotice(users, conversations));
   }
 
   private onGraphChange(payload: string): void {

@@ -1,19 +1,13 @@
 import type { UserPresence } from '@presence/protocol';
 import { type Bus, GRAPH_GROUP, watchGroup } from './ports.js';
-import { lastSeenShown, type Privacy } from './privacy.js';
-import { inSlices, SLICE } from './slices.js';
+import type { Privacy } from './privacy.js';
+import { nextTurn, SLICE } from './slices.js';
 import type { UserId } from './types.js';
 import { decodeGraphNotice, GRAPH_NOTICE_PREFIX, type Visibility } from './visibility.js';
-import { subjectOf } from './visibility-notices.js';
+import { decodeNotice, NOTICE_PREFIX, subjectOf } from './visibility-notices.js';
+import { Decisions, type Entry, hold, type Watcher } from './watch-decisions.js';
 
-/** One connection's side of the index: whose changes it hears, and where they go. */
-export interface Watcher {
-  readonly viewer: UserId;
-  /** A `presence.status` frame about a watched user, as this viewer may see it. */
-  deliver(payload: string): void;
-  /** The index lost events meant for it (too many held while its visible set reloaded): re-sync. */
-  resync(): void;
-}
+export type { Watcher } from './watch-decisions.js';
 
 /** What a connection holds of the index while it is open. */
 export interface WatchHandle {
@@ -32,32 +26,8 @@ export interface WatchIndexOptions {
   onError: (error: unknown, context: string) => void;
 }
 
-/** Events held for one connection while its visible set reloads; past it the connection re-syncs instead. */
-const MAX_HELD = 10_000;
-
-interface Entry {
-  readonly watcher: Watcher;
-  /** With lazy subscriptions, the ids the client asked for; null: all of visible(viewer). */
-  readonly wants: Set<UserId> | null;
-  visible: ReadonlySet<UserId>;
-  /** The viewer's graph version `visible` was loaded at (-1: not loaded, or the load failed). */
-  version: number;
-  /** The users whose changes reach this connection through the index: visible ∩ wants. */
-  watching: Set<UserId>;
-  /** Events that came after a graph change touched the viewer, waiting for visible(viewer) to reload. */
-  held: Array<{ subject: UserId; payload: string }> | null;
-  overflowed: boolean;
-  /** A graph change came after the load under way began: load again. */
-  dirty: boolean;
-  loading: Promise<void> | null;
-  closed: boolean;
-}
-
-interface Pending {
-  subject: UserId;
-  payload: string;
-  entries: Entry[];
-}
+/** How soon a reload that failed while the viewer's graph had moved is tried again (events wait meanwhile). */
+const RETRY_MS = 1_000;
 
 /**
  * The users this process's connections watch (issue 10's fan-out without a lookup per transition). A
@@ -67,12 +37,13 @@ interface Pending {
  * publish, and on a Redis Cluster not even that: the index subscribes only to the watch groups of the users
  * its connections watch.
  *
- * Visibility stays exact through ordering: a graph change's notice goes to the watch groups of every user it
- * touches, on the channel their transitions take, before the change is answered. From the notice on, events
- * for a touched viewer are held until visible(viewer) is loaded again at the new graph version, then passed
- * on only for the users still visible; users who became visible are subscribed and their current presence
- * sent, so a change made meanwhile is not missed. Each connection's graph version is also checked at every
- * refresh, in case a notice was lost.
+ * Visibility stays exact through the graph versions: each batch of events reads the viewers' versions with the
+ * settings version (watch-decisions.ts), and a viewer whose version moved since its list was loaded has its
+ * events held until visible(viewer) is loaded again, then passed on only for the users still visible. The
+ * graph notice on the bus starts that reload early; users who became visible are subscribed and their current
+ * presence sent, so a change made meanwhile is not missed. A reload that fails while the graph has moved
+ * keeps holding and is tried again (fail closed). `revalidate` catches lost notices and lists loaded from the
+ * fallback during a database outage.
  */
 export class WatchIndex {
   private readonly bySubject = new Map<UserId, Set<Entry>>();
@@ -80,12 +51,18 @@ export class WatchIndex {
   private readonly groups = new Map<UserId, () => void>();
   private readonly handler = (payload: string) => this.receive(payload);
   private readonly unsubscribeGraph: () => void;
-  /** Events received in this turn, decided together once it ends. */
-  private batch: Pending[] | null = null;
-  /** Decisions run one batch at a time, so frames about a user keep the order they arrived in. */
-  private tail: Promise<void> = Promise.resolve();
+  private readonly decisions: Decisions;
 
   constructor(private readonly options: WatchIndexOptions) {
+    this.decisions = new Decisions({
+      visibility: options.visibility,
+      privacy: options.privacy,
+      onError: options.onError,
+      stale: (entry, subject, payload) => {
+        void this.reload(entry, false).catch(() => {});
+        hold(entry, subject, payload);
+      },
+    });
     this.unsubscribeGraph = options.bus.subscribe(GRAPH_GROUP, this.handler);
   }
 
@@ -104,6 +81,7 @@ export class WatchIndex {
       wants: manual ? new Set() : null,
       visible: new Set(),
       version: -1,
+      partial: false,
       watching: new Set(),
       // Registered before the load: a graph change that comes while it runs loads again.
       held: [],
@@ -143,14 +121,24 @@ export class WatchIndex {
       for (const entry of entries) void this.reload(entry, false).catch(() => {});
   }
 
-  /** Reloads the connections whose viewer's graph version moved without the notice reaching this process. */
+  /**
+   * Reloads the connections whose viewer's graph version moved without the notice reaching this process, and
+   * those loaded from the fallback during a database outage. Starts the reloads without waiting for them.
+   */
   async revalidate(): Promise<void> {
     const entries = [...this.byViewer.values()].flatMap((set) => [...set]);
-    await inSlices(entries, SLICE, async (entry) => {
-      if (entry.closed || entry.loading !== null) return;
-      const version = await this.options.visibility.graphVersion(entry.watcher.viewer).catch(() => -1);
-      if (version !== entry.version && !entry.closed) await this.reload(entry, false).catch(() => {});
-    });
+    for (let start = 0; start < entries.length; start += SLICE) {
+      if (start > 0) await nextTurn();
+      const slice = entries.slice(start, start + SLICE).filter((e) => !e.closed && e.loading === null);
+      const versions = await this.options.visibility
+        .graphVersionsOf(slice.map((e) => e.watcher.viewer))
+        .catch(() => null);
+      if (versions === null) return;
+      slice.forEach((entry, i) => {
+        if (!entry.closed && (entry.partial || versions[i] !== entry.version))
+          void this.reload(entry, false).catch(() => {});
+      });
+    }
   }
 
   close(): void {
@@ -165,6 +153,7 @@ export class WatchIndex {
     if (entry.wants === null) return;
     for (const id of ids) entry.wants.add(id);
     if (entry.loading !== null) await entry.loading.catch(() => {});
+    if (entry.closed) return;
     await this.ready(this.setWatching(entry, this.target(entry)));
   }
 
@@ -183,7 +172,10 @@ export class WatchIndex {
         for (const entry of this.byViewer.get(viewer) ?? []) void this.reload(entry, false).catch(() => {});
       return;
     }
-    const subject = subjectOf(payload);
+    // A frame about the user, or a privacy notice (they went invisible or came back).
+    const subject = payload.startsWith(NOTICE_PREFIX)
+      ? (decodeNotice(payload)?.user_id ?? null)
+      : subjectOf(payload);
     const entries = subject === null ? undefined : this.bySubject.get(subject);
     if (subject === null || entries === undefined) return;
     const now: Entry[] = [];
@@ -191,7 +183,7 @@ export class WatchIndex {
       if (entry.held === null) now.push(entry);
       else hold(entry, subject, payload);
     }
-    if (now.length > 0) this.enqueue({ subject, payload, entries: now });
+    if (now.length > 0) this.decisions.enqueue({ subject, payload, entries: now });
   }
 
   /** Loads visible(viewer) again, holding events meanwhile; one load at a time per connection. */
@@ -217,12 +209,21 @@ export class WatchIndex {
         if (entry.dirty) continue;
         entry.visible = loaded.ids;
         entry.version = loaded.version;
+        entry.partial = loaded.partial;
       } catch (error) {
         if (initial) throw error;
-        // Keep what was known (graph writes fail while the graph cannot be read); the next refresh tries again.
         onError(error, 'watch index');
-        entry.version = -1;
+        // Fail closed: the list stands only if the viewer's graph has not moved since it was loaded (a bus gap,
+        // a revalidation); else events keep waiting and the load is tried again shortly.
+        const current = await visibility.graphVersion(viewer).catch(() => null);
+        if (current !== entry.version) {
+          setTimeout(() => {
+            if (!entry.closed) void this.reload(entry, false).catch(() => {});
+          }, RETRY_MS).unref();
+          return;
+        }
       }
+      if (entry.closed) return;
       added.push(...this.setWatching(entry, this.target(entry)));
       await this.ready(added);
     }
@@ -235,7 +236,7 @@ export class WatchIndex {
       return;
     }
     for (const { subject, payload } of held)
-      if (entry.watching.has(subject)) this.enqueue({ subject, payload, entries: [entry] });
+      if (entry.watching.has(subject)) this.decisions.enqueue({ subject, payload, entries: [entry] });
     // Users who became visible: their presence now, read after their groups are subscribed (a change made
     // before is in it, one made after comes as a frame). A new connection's snapshot covers them instead.
     const fresh = added.filter((id) => entry.watching.has(id));
@@ -258,6 +259,8 @@ export class WatchIndex {
 
   /** Makes the connection watch exactly `target`; returns the users it did not watch before. */
   private setWatching(entry: Entry, target: Set<UserId>): UserId[] {
+    // A connection that closed while a load or a subscribe was on its way must not come back.
+    if (entry.closed) return [];
     for (const id of entry.watching) if (!target.has(id)) this.unlink(entry, id);
     const added: UserId[] = [];
     for (const id of target) {
@@ -290,85 +293,10 @@ export class WatchIndex {
     entry.closed = true;
     for (const id of entry.watching) this.unlink(entry, id);
     entry.watching = new Set();
+    entry.held = null;
+    this.decisions.forget(entry);
     const viewers = this.byViewer.get(entry.watcher.viewer);
     viewers?.delete(entry);
     if (viewers?.size === 0) this.byViewer.delete(entry.watcher.viewer);
   }
-
-  private enqueue(pending: Pending): void {
-    if (this.batch === null) {
-      const batch: Pending[] = [];
-      this.batch = batch;
-      queueMicrotask(() => {
-        this.batch = null;
-        this.tail = this.tail.then(() => this.decide(batch));
-      });
-    }
-    this.batch.push(pending);
-  }
-
-  /**
-   * Passes each event to its watchers as each may see it: nobody sees an invisible user's changes (nor those
-   * of a user whose settings cannot be read while PostgreSQL is down), and last_seen only where the subject's
-   * and the viewer's settings allow it.
-   */
-  private async decide(batch: Pending[]): Promise<void> {
-    const { privacy, visibility, onError } = this.options;
-    const viewers = new Set<UserId>();
-    for (const { entries } of batch) for (const entry of entries) viewers.add(entry.watcher.viewer);
-    const ids = new Set<UserId>(viewers);
-    for (const { subject } of batch) ids.add(subject);
-    const order = [...viewers];
-    let settings: Awaited<ReturnType<Privacy['settingsOf']>>;
-    let versions: number[];
-    try {
-      [settings, versions] = await Promise.all([
-        privacy.settingsOf(ids, true),
-        visibility.graphVersionsOf(order),
-      ]);
-    } catch (error) {
-      return onError(error, 'watch index');
-    }
-    const versionOf = new Map(order.map((viewer, i) => [viewer, versions[i]]));
-    for (const { subject, payload, entries } of batch) {
-      const about = settings.get(subject);
-      if (about === undefined || about.invisible) continue;
-      let mutuals: ReadonlySet<UserId> | null = null;
-      if (about.lastSeen === 'friends')
-        mutuals = await privacy.mutualsOf(subject).catch((error) => {
-          onError(error, 'watch index');
-          return new Set<UserId>();
-        });
-      let withoutLastSeen: string | null = null;
-      for (const entry of entries) {
-        if (entry.closed) continue;
-        const { viewer } = entry.watcher;
-        // The viewer's graph moved and the notice has not reached the index (or not yet): decide after the
-        // reload. An entry whose load failed (-1) keeps its set: graph writes fail while it cannot load.
-        if (entry.version !== -1 && entry.version !== versionOf.get(viewer)) {
-          void this.reload(entry, false).catch(() => {});
-          hold(entry, subject, payload);
-          continue;
-        }
-        const mine = settings.get(viewer);
-        const shown = mine !== undefined && lastSeenShown(about, mine, mutuals?.has(viewer) === true);
-        if (shown) entry.watcher.deliver(payload);
-        else {
-          withoutLastSeen ??= nullLastSeen(payload);
-          entry.watcher.deliver(withoutLastSeen);
-        }
-      }
-    }
-  }
-}
-
-/** Keeps an event for a connection whose visible set is reloading (past MAX_HELD, it re-syncs instead). */
-function hold(entry: Entry, subject: UserId, payload: string): void {
-  if (entry.held === null) return;
-  if (entry.held.length < MAX_HELD) entry.held.push({ subject, payload });
-  else entry.overflowed = true;
-}
-
-function nullLastSeen(payload: string): string {
-  return JSON.stringify({ ...(JSON.parse(payload) as object), last_seen: null });
 }
