@@ -32,6 +32,14 @@ export function chooseUsers({ users, listenerCount, flipRate, intervalMs }) {
       }),
     ),
   ];
+  const listening = new Set(uniqueListeners);
+  const holdingSockets = flipIds.filter((id) => listening.has(id)).length;
+  // A user online through a WebSocket stays online whatever its UDP heartbeats say: its flips change nothing.
+  if (holdingSockets > 0)
+    log(
+      `warning: ${fmt(holdingSockets)} of ${fmt(flipIds.length)} flip users hold a WebSocket, so their flips are no ` +
+        'status changes; use more users than listeners (e.g. --users 2x --listeners)',
+    );
   return { listenerIds, flipIds };
 }
 
