@@ -25,10 +25,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --servers N|LIST     server processes sharing Redis (or the cluster) and PostgreSQL, each on its own HTTP and
                        UDP port (default 1). Users are spread over the servers by a hash, and each listener
                        connects to another server than the one its flip user (its ring neighbour) heartbeats
-                       to, so every flip reaches its watcher through the bus. The load options are totals over the servers. With a LIST (e.g. 1,2)
-                       the bench runs once per count, one run after the other, with the load options taken as
-                       the load of EACH server (N servers: N x users, rate, listeners, flip rate), and with
-                       --cluster each count also on the single Redis; then it prints one comparison table
+                       to, so every flip reaches its watcher through the bus. The load options are totals
+                       over the servers. With a LIST (e.g. 1,2) the bench runs once per count, one run after
+                       the other, with the load options taken as the load of EACH server (N servers: N x
+                       users, rate, listeners, flip rate), and with --cluster each count also on the single
+                       Redis; then it prints one comparison table
   --workers W          WORKERS for each server process (default 1): W workers share its ports
   --sample-s S         scrape the server's /metrics every S s for the timeline (default 1); a scrape costs the
                        server CPU and event-loop time that grow with its sockets`;
