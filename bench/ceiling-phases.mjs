@@ -34,7 +34,7 @@ export async function measureCeiling({ options, run, timing, workers, redis, pha
   };
   log(`ceiling pid ${worker.pid} on udp :${ceilingPort}; warm-up (every token verified once)`);
   const warmup = warmupPlan(options);
-  await drive(ceilingPort, warmup.rate, warmup.ms, false);
+  await drive([ceilingPort], warmup.rate, warmup.ms, false);
   await drain(ceilingProcessed);
   progress?.done('ceiling warm-up');
   const ceilingPhases = [];
@@ -48,7 +48,7 @@ export async function measureCeiling({ options, run, timing, workers, redis, pha
     };
     const gen0 = generators.reduce((s, g) => s + (cpuSeconds(g.worker.pid) ?? 0), 0);
     const seconds = multiplier === 1 ? Math.min(durationS, stepS) : stepS;
-    const sent = await drive(ceilingPort, rate * multiplier, seconds * 1000, false);
+    const sent = await drive([ceilingPort], rate * multiplier, seconds * 1000, false);
     const cpu1 = {
       machine: machineCpu(),
       ceiling: cpuSeconds(worker.pid),

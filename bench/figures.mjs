@@ -32,6 +32,7 @@ export function serverFigures(metrics) {
   const pick = (name) => metrics.get(name) ?? null;
   return {
     onlineUsers: pick('presence_online_users'),
+    degraded: pick('presence_degraded'),
     wsConnections: pick('presence_ws_connections'),
     rssMiB: mib(pick('presence_process_process_resident_memory_bytes')),
     eventLoopLagP99Ms:

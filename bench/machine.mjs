@@ -44,3 +44,22 @@ export async function checkIdle() {
     );
   return busy;
 }
+
+/** The 1, 5 and 15 minute load averages (what `uptime` prints), to judge later how busy the machine was. */
+export function loadAverage() {
+  return os.loadavg().map((l) => round(l, 2));
+}
+
+/** `node bench/machine.mjs`: the machine and the versions of the local Redis and PostgreSQL, as JSON. */
+async function printMachine() {
+  const { redisInfo } = await import('./setup.mjs');
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await client.connect();
+  const postgresVersion = (await client.query('show server_version')).rows[0].server_version;
+  await client.end();
+  const { version: redisVersion } = await redisInfo('redis://127.0.0.1:6379');
+  console.log(JSON.stringify(describeMachine({ redisVersion, postgresVersion }), null, 2));
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) await printMachine();

@@ -21,7 +21,18 @@ export const USAGE = `usage: npm run bench -- [options]
   --redis-url URL      Redis (default redis://127.0.0.1:6379)
   --cluster            run the server on a local 3-master Redis Cluster (this machine's redis-server, free
                        ports, stopped at the end) instead of --redis-url; the bare ceiling is skipped (it is a
-                       single-Redis figure)`;
+                       single-Redis figure)
+  --servers N|LIST     server processes sharing Redis (or the cluster) and PostgreSQL, each on its own HTTP and
+                       UDP port (default 1). Users are spread over the servers by a hash, and each listener
+                       connects to another server than the one its flip user (its ring neighbour) heartbeats
+                       to, so every flip reaches its watcher through the bus. The load options are totals
+                       over the servers. With a LIST (e.g. 1,2) the bench runs once per count, one run after
+                       the other, with the load options taken as the load of EACH server (N servers: N x
+                       users, rate, listeners, flip rate), and with --cluster each count also on the single
+                       Redis; then it prints one comparison table
+  --workers W          WORKERS for each server process (default 1): W workers share its ports
+  --sample-s S         scrape the server's /metrics every S s for the timeline (default 1); a scrape costs the
+                       server CPU and event-loop time that grow with its sockets`;
 
 /** Exit status for a command line the bench cannot use (EX_USAGE). */
 const EXIT_USAGE = 64;
@@ -49,6 +60,11 @@ export function parseOptions() {
       'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
       cluster: { type: 'boolean', default: false },
+      servers: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '1' },
+      'sample-s': { type: 'string', default: '1' },
+      // Where a run writes its JSON report (the comparison of --servers LIST reads its runs' reports).
+      'json-out': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -77,12 +93,19 @@ export function parseOptions() {
         ? (users * 1000) / num('interval-ms')
         : 10_000;
   const durationS = num('duration-s', { integer: false, max: 3_600 });
-  const listenerCount = num('listeners', { max: 200_000 });
+  // No listeners is allowed: memory with online users and no sockets (there is no latency figure then).
+  const listenerCount = argv.listeners === '0' ? 0 : num('listeners', { max: 200_000 });
   const friends = num('friends', { max: 1_000 });
   const flipRate = num('flip-rate', { integer: false, max: 100_000 });
   const stepS = num('step-s', { integer: false, max: 600 });
   const generatorCount = num('generators', { max: 16 });
   const perProcess = num('per-process', { max: 18_000 });
+  const workers = num('workers', { max: 16 });
+  const serverCounts = argv.servers.split(',').map((n) => Number(n.trim()));
+  if (serverCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) {
+    console.error(`bench: --servers expects a count from 1 to 8, or a list like 1,2\n\n${USAGE}`);
+    process.exit(EXIT_USAGE);
+  }
   const steps = argv.steps
     .split(',')
     .filter((s) => s.trim() !== '')
@@ -106,6 +129,12 @@ export function parseOptions() {
     perProcess,
     skipCeiling: argv['skip-ceiling'] || argv.cluster,
     cluster: argv.cluster,
+    servers: serverCounts[0],
+    serverCounts,
+    workers,
+    sampleS: num('sample-s', { integer: false, max: 60 }),
+    jsonOut: argv['json-out'],
+    argv,
     profile: argv.profile,
     databaseUrl: argv['database-url'],
     redisUrl: argv['redis-url'],

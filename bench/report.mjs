@@ -1,4 +1,5 @@
 /** What the bench prints: progress lines while it runs, and the report at the end. */
+import { targetLines } from './targets.mjs';
 
 /** A number with thousands separators, or n/a. */
 export const fmt = (n, digits = 0) =>
@@ -43,14 +44,26 @@ export function printReport(report) {
     `date        ${report.date}`,
     `machine     ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemoryGiB} GiB, ${m.os}${m.distro ? ` (${m.distro})` : ''}`,
     `software    Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}`,
-    `idle check  machine ${Math.round(report.busyBeforeStart * 100)}% busy before the start (other jobs)`,
+    `idle check  machine ${Math.round(report.busyBeforeStart * 100)}% busy before the start (other jobs); ` +
+      `load average ${report.loadAverageBefore?.join(' ')} before, ${report.loadAverage.join(' ')} after`,
+    `servers     ${o.servers} process(es)${o.workers > 1 ? ` of ${o.workers} workers` : ''} on ` +
+      `${o.cluster ? 'a local 3-master Redis Cluster' : 'one Redis'}`,
     `load        ${fmt(o.users)} users every ${fmt(o.intervalMs)} ms = ${fmt(o.rate)} heartbeats/s target; ` +
       `${fmt(o.listeners)} WebSocket listeners in ${o.listenerProcesses} process(es); ` +
       `${fmt(o.flipUsers)} flip users (~${fmt(o.flipRate)} flips/s at x1)`,
     `graph       ${report.seed}`,
     `warm-up     ${report.warmup.seconds} s at ${fmt(report.warmup.rate)}/s, ${fmt(report.warmup.sent)} sent; ` +
       `${fmt(report.warmup.online)} of ${fmt(report.warmup.onlineTarget)} users online; ` +
-      `settled ${report.warmup.settledAfterS} s after the last packet${report.warmup.quiet ? '' : ' (NOT quiet)'}`,
+      `settled ${report.warmup.settledAfterS} s after the last packet${report.warmup.quiet ? '' : ' (NOT quiet)'}; ` +
+      `${fmt(report.warmup.acceptedPerS)}/s accepted, ${fmt(report.warmup.lost)} lost; all online ` +
+      `${report.warmup.allOnlineAfterS === null ? 'not within the wait' : `${report.warmup.allOnlineAfterS} s after the first packet`}`,
+    ...(report.online
+      ? [
+          `online      after the warm-up, ${fmt(report.online.users)} online: server RSS ${report.online.rssMiB} MiB ` +
+            `(settled, ${fmt(report.memory.connections)} sockets); Redis used_memory +${fmt(report.online.redisDeltaMiB, 1)} MiB ` +
+            `= ${fmt(report.online.redisBytesPerUser)} bytes per online user`,
+        ]
+      : []),
     `memory      server RSS ${report.memory.rssBeforeMiB} MiB → ${report.memory.rssAfterMiB} MiB with ` +
       `${fmt(report.memory.connections)} idle WebSockets: ${report.memory.perConnectionKiB} KiB per connection ` +
       `(V8 heap ${report.memory.heapBeforeMiB} → ${report.memory.heapAfterMiB} MiB: ${report.memory.heapPerConnectionKiB} KiB)`,
@@ -91,8 +104,19 @@ export function printReport(report) {
       `  ${p.name}: latency split: send→server p50/p99 ${l.sendToServerMs.p50}/${l.sendToServerMs.p99} ms, ` +
         `server→client p50/p99 ${l.serverToClientMs.p50}/${l.serverToClientMs.p99} ms; ` +
         `worst per second of sending: ${l.worstBySecondMs.join(' ')}`,
-      `  ${p.name}: per second accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
+      `  ${p.name}: every ${o.sampleS} s accepted/kernel-drops/server-cores/loop-lag-max-ms/batch-ms/scrape-ms: ${p.timeline.map((t) => t.join('/')).join(' ')}`,
     );
+    if (p.delivery)
+      lines.push(
+        `  ${p.name}: ${fmt(p.delivery.framesPerS)} status frames/s written; CPU per frame ${p.delivery.cpuPerDeliveryUs} µs ` +
+          `(server ${p.delivery.serverUs}, Redis ${p.delivery.redisUs}, PostgreSQL ${p.delivery.postgresUs})`,
+      );
+    for (const [i, s] of (p.perServer ?? []).entries())
+      lines.push(
+        `  ${p.name}: server ${i}: accepted ${fmt(s.acceptedPerS)}/s, ${s.cores} cores, bus received ` +
+          `${fmt(s.busMessagesPerS)} msg/s (${fmt(s.busBytesPerS / 1024, 1)} KiB/s), ` +
+          `transitions ${fmt(s.transitionsPerS)}/s, status frames ${fmt(s.statusFramesPerS)}/s`,
+      );
     lines.push(
       `  ${p.name}: ${fmt(p.offered)} offered, ${fmt(p.accepted)} accepted, never counted ${fmt(p.neverCounted)}` +
         `${drops ? `, dropped: ${drops}` : ''}; ${fmt(p.latency.deliveries)} deliveries of ${fmt(p.latency.flipsSent)} flips; ` +
@@ -129,6 +153,7 @@ export function printReport(report) {
     );
   }
   printProfile(report, lines);
+  lines.push(...targetLines(report.targets ?? []));
   lines.push(
     '',
     'cpu columns are cores (cpu-seconds per wall second); busy is the whole machine (1.0 = all cores)',

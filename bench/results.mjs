@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { round } from './figures.mjs';
+import { evaluateTargets } from './targets.mjs';
 
 /** A path under bench/results/ (created on first use), which git ignores. */
 export function resultsPath(name) {
@@ -12,6 +13,7 @@ export function resultsPath(name) {
 
 /** Every figure of the run in one object, with the options and server timing it ran with. */
 export function collectReport({
+  loadAverageBefore,
   run,
   machine,
   busyBeforeStart,
@@ -21,16 +23,18 @@ export function collectReport({
   timing,
   seed,
   warmup,
+  online,
   memory,
   phases,
   ceiling,
   profile,
 }) {
-  return {
+  const report = {
     runId: run.id,
     date: new Date().toISOString(),
     machine,
     busyBeforeStart,
+    loadAverageBefore,
     loadAverage: os.loadavg().map((l) => round(l, 2)),
     options: {
       users: options.users,
@@ -45,6 +49,10 @@ export function collectReport({
       stepS: options.stepS,
       generators: workers.generators.length,
       listenerProcesses: workers.listeners.length,
+      sampleS: options.sampleS,
+      servers: options.servers,
+      workers: options.workers,
+      cluster: options.cluster,
       server: {
         HEARTBEAT_MIN_INTERVAL_MS: timing.minIntervalMs,
         PRESENCE_TIMEOUT_MS: timing.presenceTimeoutMs,
@@ -53,16 +61,18 @@ export function collectReport({
     },
     seed,
     warmup,
+    online,
     memory,
     phases,
     ceiling,
     profile,
   };
+  report.targets = evaluateTargets(report);
+  return report;
 }
 
-/** Writes the report as bench/results/<date>.json and returns the path. */
-export function writeReport(report) {
-  const file = resultsPath(`${report.date.replace(/[:.]/g, '-')}.json`);
+/** Writes the report as bench/results/<date>.json (or to `file`) and returns the path. */
+export function writeReport(report, file = resultsPath(`${report.date.replace(/[:.]/g, '-')}.json`)) {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
 }

@@ -12,23 +12,17 @@
 import { rmSync } from 'node:fs';
 import { measureCeiling } from './ceiling-phases.mjs';
 import { cleanUpOnSignals, cleanupStack, startWatchdog } from './cleanup.mjs';
-import { checkIdle, describeMachine } from './machine.mjs';
-import { measureMemoryPerSocket } from './memory.mjs';
+import { compareServerCounts } from './compare.mjs';
+import { checkIdle, describeMachine, loadAverage } from './machine.mjs';
+import { measureMemoryPerSocket, measureOnline, redisUsedMemory } from './memory.mjs';
 import { parseOptions, timeLimitS } from './options.mjs';
 import { startProfiler } from './profile.mjs';
 import { benchProgress } from './progress.mjs';
 import { announce, log, printReport } from './report.mjs';
 import { collectReport, resultsPath, writeReport } from './results.mjs';
 import { serverPhases } from './server-phase.mjs';
-import {
-  newRun,
-  openDatabase,
-  openRedis,
-  openRedisCluster,
-  seedDatabase,
-  serverTiming,
-  startBenchServer,
-} from './setup.mjs';
+import { startBenchServers } from './servers.mjs';
+import { newRun, openDatabase, openRedis, openRedisCluster, seedDatabase, serverTiming } from './setup.mjs';
 import { selfCheck } from './tokens.mjs';
 import { warmUp } from './warmup.mjs';
 import { chooseUsers, startWorkers } from './workers.mjs';
@@ -42,6 +36,7 @@ cleanUpOnSignals(cleanup);
 
 async function main() {
   const disarmWatchdog = startWatchdog(timeLimitS(options), cleanup);
+  const loadAverageBefore = loadAverage();
   const busyBeforeStart = await checkIdle();
   announce(run.id, options);
   await selfCheck(run.secret);
@@ -51,15 +46,17 @@ async function main() {
   const machine = describeMachine({ redisVersion: redis.version, postgresVersion: database.version });
   const seed = await seedDatabase(options, run, database);
   progress.done('seed');
-  const server = await startBenchServer(options, run, database, timing, cleanup, redis);
+  const server = await startBenchServers(options, run, database, timing, cleanup, redis);
   const users = chooseUsers(options);
-  const workers = await startWorkers(options, run, users, server.port, cleanup);
+  const workers = await startWorkers(options, run, users, server.ports, cleanup);
   progress.done('server and workers');
 
   const memory = await measureMemoryPerSocket(server, workers);
   progress.done('memory');
+  const redisBefore = await redisUsedMemory(options, redis);
   const warmup = await warmUp(options, server, workers);
   progress.done('warm-up');
+  const online = await measureOnline(server, options, redis, redisBefore);
   const serverPhase = serverPhases(options, run, server, workers, redis);
   const profiler = options.profile ? await startProfiler(server.inspectPort) : null;
   const phases = [await serverPhase('measured', 1, options.durationS)];
@@ -79,6 +76,7 @@ async function main() {
 
   disarmWatchdog();
   return collectReport({
+    loadAverageBefore,
     run,
     machine,
     busyBeforeStart,
@@ -88,6 +86,7 @@ async function main() {
     timing,
     seed,
     warmup,
+    online,
     memory,
     phases,
     ceiling,
@@ -95,11 +94,12 @@ async function main() {
   });
 }
 
-main()
+(options.serverCounts.length > 1 ? compareServerCounts(options, cleanup) : main())
   .then(async (report) => {
+    if (report === null) return;
     await cleanup.run();
     printReport(report);
-    const file = writeReport(report);
+    const file = writeReport(report, options.jsonOut);
     rmSync(run.logPath, { force: true });
     console.log(`\nwritten ${file}`);
   })

@@ -90,9 +90,17 @@ export async function seedDatabase({ users, friends }, run, database) {
 
 /**
  * Starts `presence serve` on free ports with warnings-only logging and the run's timing, and stops it at the
- * end. `scrape` reads its /metrics.
+ * end. `scrape` reads its /metrics. `index` names it among several (`--servers`); `workers` is its WORKERS.
  */
-export async function startBenchServer({ redisUrl }, run, database, timing, cleanup, redis = {}) {
+export async function startBenchServer(
+  { redisUrl, workers = 1 },
+  run,
+  database,
+  timing,
+  cleanup,
+  redis = {},
+  index = 0,
+) {
   const port = await freeTcpPort();
   const udpPort = await freeUdpPort();
   const inspectPort = await freeTcpPort();
@@ -114,14 +122,25 @@ export async function startBenchServer({ redisUrl }, run, database, timing, clea
       // Every benchmark socket comes from 127.0.0.1: the per-address connect limit would refuse most of them.
       MAX_CONNECTS_PER_ADDRESS_PER_S: '0',
       MAX_CONNECTS_PER_ADDRESS_BURST: '0',
+      WORKERS: String(workers),
+      // The bench forces full GCs (memory figures) and shares 2 cores with its load and other jobs: a reply
+      // late by 2 s (the default) is a starved process, not an outage, and degraded mode would skew the run.
+      REDIS_COMMAND_TIMEOUT_MS: '20000',
     },
     port,
     run.logPath,
     inspectPort,
   );
   cleanup.push(() => server.stop());
-  log(`server pid ${server.pid} on http :${port}, udp :${udpPort} (log ${run.logPath})`);
-  const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  log(
+    `server ${index} pid ${server.pid}${workers > 1 ? ` (${workers} workers)` : ''} on http :${port}, ` +
+      `udp :${udpPort} (log ${run.logPath})`,
+  );
+  // A scrape that hangs fails the run instead of holding it until the watchdog.
+  const scrape = async () =>
+    parseMetrics(
+      await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(60_000) })).text(),
+    );
   return { ...server, port, udpPort, inspectPort, scrape };
 }
 

@@ -5,10 +5,11 @@
  * limited); the send time of each flip is recorded for the latency join.
  *
  * IPC in:  {type:'init', from, to, secret, ttlSeconds, flipIds}
- *          {type:'run', port, rate, durationMs, recordFlips}
+ *          {type:'run', ports, rate, durationMs, recordFlips}: user u to ports[heartbeatServer(u)]
  * IPC out: {type:'ready', signMs} · {type:'done', sent, elapsedMs, flips: [userId, away 0|1, sentAtMs][]}
  */
 import { createSocket } from 'node:dgram';
+import { heartbeatServer } from './spread.mjs';
 import { nowMs } from './stats.mjs';
 import { tokenSigner } from './tokens.mjs';
 
@@ -47,14 +48,27 @@ function init(message) {
   process.send({ type: 'ready', signMs: Date.now() - started });
 }
 
-function run({ port, rate, durationMs, recordFlips }) {
-  const socket = createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+/** One UDP socket per port, each connected to 127.0.0.1:port. */
+function connectAll(ports) {
+  return Promise.all(
+    ports.map(
+      (port) =>
+        new Promise((resolve) => {
+          const socket = createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+          socket.connect(port, '127.0.0.1', () => resolve(socket));
+        }),
+    ),
+  );
+}
+
+function run({ ports, rate, durationMs, recordFlips }) {
   /** @type {number[][]} */
   const flips = [];
   const count = prefixes.length;
   let sent = 0;
   const maxBurst = Math.max(1, Math.ceil(rate * MAX_CATCH_UP_S));
-  socket.connect(port, '127.0.0.1', () => {
+  const servers = Uint8Array.from({ length: count }, (_, i) => heartbeatServer(from + i, ports.length));
+  connectAll(ports).then((sockets) => {
     const started = nowMs();
     const tick = () => {
       const elapsed = nowMs() - started;
@@ -72,14 +86,14 @@ function run({ port, rate, durationMs, recordFlips }) {
         } else {
           text = `${prefixes[i]}${timestamp}}`;
         }
-        socket.send(text);
+        sockets[servers[i]].send(text);
         sent += 1;
       }
       if (elapsed < durationMs) setTimeout(tick, 1);
       else {
         // Let libuv hand the last datagrams to the kernel before reporting.
         setTimeout(() => {
-          socket.close();
+          for (const socket of sockets) socket.close();
           process.send({ type: 'done', sent, elapsedMs: nowMs() - started, flips });
         }, 20);
       }

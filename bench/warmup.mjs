@@ -6,7 +6,7 @@
 import { sleep } from './children.mjs';
 import { round } from './figures.mjs';
 import { fmt, log } from './report.mjs';
-import { drain, sumMetric, udpCounters } from './stats.mjs';
+import { counterDelta, drain, sumMetric, udpCounters } from './stats.mjs';
 
 /**
  * At most this many heartbeats/s, on the server and on the ceiling: every packet of a warm-up is a first
@@ -30,14 +30,23 @@ export function warmupPlan({ users, rate }) {
 export async function warmUp(options, server, workers) {
   const plan = warmupPlan(options);
   log(`warm-up: ${fmt(plan.ms / 1000, 1)} s at ${fmt(plan.rate)}/s so every user has been seen`);
-  const warmup = await workers.drive(server.udpPort, plan.rate, plan.ms, false);
+  const udp0 = udpCounters(await server.scrape());
+  const started = Date.now();
+  const warmup = await workers.drive(server.udpPorts, plan.rate, plan.ms, false);
   const warmupEnded = Date.now();
   const onlineTarget = Math.min(options.users, warmup.sent);
   const onlineDeadline = Date.now() + Math.max(60_000, options.users / 5);
   let online = 0;
+  /** Seconds from the first packet of the cold start until every user was online (null: not within the wait). */
+  let allOnlineAfterS = null;
+  let onlinePeak = 0;
   while (Date.now() < onlineDeadline) {
     online = (await server.scrape()).get('presence_online_users') ?? 0;
-    if (online >= onlineTarget) break;
+    onlinePeak = Math.max(onlinePeak, online);
+    if (online >= onlineTarget) {
+      allOnlineAfterS = round((Date.now() - started) / 1000, 1);
+      break;
+    }
     await sleep(500);
   }
   const quiet = await drain(async () => {
@@ -48,6 +57,8 @@ export async function warmUp(options, server, workers) {
     );
   }, 120_000);
   const settledAfterS = round((Date.now() - warmupEnded) / 1000, 1);
+  const udp = counterDelta(udp0, udpCounters(await server.scrape()));
+  const accepted = udp['accepted/none'] ?? 0;
   if (online < onlineTarget || !quiet)
     log(`warning: after the warm-up ${fmt(online)} of ${fmt(onlineTarget)} users online, quiet: ${quiet}`);
   await sleep(2_000);
@@ -59,7 +70,13 @@ export async function warmUp(options, server, workers) {
     seconds: round(plan.ms / 1000, 1),
     sent: warmup.sent,
     online,
+    onlinePeak,
     onlineTarget,
+    allOnlineAfterS,
+    accepted,
+    acceptedPerS: Math.round(accepted / (warmup.elapsedMs / 1000)),
+    lost: warmup.sent - accepted - (udp['dropped/rate_limited'] ?? 0),
+    droppedByReason: Object.fromEntries(Object.entries(udp).filter(([k]) => k.startsWith('dropped/'))),
     quiet,
     settledAfterS,
   };

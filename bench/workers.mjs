@@ -19,6 +19,7 @@ const script = (name) => new URL(`./${name}`, import.meta.url).pathname;
  * flip has at least one listener; there are enough of them for `flipRate` flips/s at x1.
  */
 export function chooseUsers({ users, listenerCount, flipRate, intervalMs }) {
+  if (listenerCount === 0) return { listenerIds: [], flipIds: [] };
   const stride = Math.max(1, Math.floor(users / listenerCount));
   const listenerIds = Array.from({ length: listenerCount }, (_, k) => 1 + ((k * stride) % users));
   const uniqueListeners = [...new Set(listenerIds)].sort((a, b) => a - b);
@@ -31,14 +32,23 @@ export function chooseUsers({ users, listenerCount, flipRate, intervalMs }) {
       }),
     ),
   ];
+  const listening = new Set(uniqueListeners);
+  const holdingSockets = flipIds.filter((id) => listening.has(id)).length;
+  // A user online through a WebSocket stays online whatever its UDP heartbeats say: its flips change nothing.
+  if (holdingSockets > 0)
+    log(
+      `warning: ${fmt(holdingSockets)} of ${fmt(flipIds.length)} flip users hold a WebSocket, so their flips are no ` +
+        'status changes; use more users than listeners (e.g. --users 2x --listeners)',
+    );
   return { listenerIds, flipIds };
 }
 
 /**
  * Forks the generators (users split evenly) and the listener processes (at most `perProcess` sockets each,
- * under the open-files limit), and waits until every generator has signed its users' tokens.
+ * under the open-files limit), and waits until every generator has signed its users' tokens. With several
+ * servers, bench/spread.mjs says which server each user heartbeats to and each listener connects to.
  */
-export async function startWorkers(options, run, { listenerIds, flipIds }, serverPort, cleanup) {
+export async function startWorkers(options, run, { listenerIds, flipIds }, serverPorts, cleanup) {
   const { users, generatorCount, perProcess } = options;
   const heap = users > LARGE_HEAP_USERS ? ['--max-old-space-size=8192'] : [];
   const generators = [];
@@ -67,7 +77,7 @@ export async function startWorkers(options, run, { listenerIds, flipIds }, serve
     ),
     ...listeners.map((l) =>
       l.worker.ask(
-        { type: 'init', ids: l.ids, port: serverPort, secret, ttlSeconds: TOKEN_TTL_S, flipIds },
+        { type: 'init', ids: l.ids, users, ports: serverPorts, secret, ttlSeconds: TOKEN_TTL_S, flipIds },
         'ready',
         10_000,
       ),
@@ -86,14 +96,14 @@ export async function startWorkers(options, run, { listenerIds, flipIds }, serve
     }),
 
     /**
-     * Sends at `rate` for `ms` to 127.0.0.1:`port`, each generator its share of the users.
+     * Sends at `rate` for `ms` to 127.0.0.1, user u to `ports[u mod N]`, each generator its share of the users.
      * @returns {Promise<{sent: number, elapsedMs: number, flips: number[][]}>}
      */
-    async drive(port, rate, ms, recordFlips) {
+    async drive(ports, rate, ms, recordFlips) {
       const results = await Promise.all(
         generators.map((g) =>
           g.worker.ask(
-            { type: 'run', port, rate: (rate * (g.to - g.from + 1)) / users, durationMs: ms, recordFlips },
+            { type: 'run', ports, rate: (rate * (g.to - g.from + 1)) / users, durationMs: ms, recordFlips },
             'done',
             ms + 60_000,
           ),

@@ -3,7 +3,7 @@
  * ws://127.0.0.1:PORT/ws, timestamps every `presence.status` of a flip user on arrival, and hands the arrivals
  * to the orchestrator on `collect`. A few thousand connections per process keep it under the open-files limit.
  *
- * IPC in:  {type:'init', ids, port, secret, ttlSeconds, flipIds} · {type:'connect', concurrency}
+ * IPC in:  {type:'init', ids, users, ports, secret, ttlSeconds, flipIds} · {type:'connect', concurrency}
  *          {type:'reset'} · {type:'collect'} · {type:'close'}
  * IPC out: {type:'ready'} · {type:'connected', ok, failed, ms, firstError}
  *          {type:'collected', events: [userId, away 0|1, arrivedAtMs, lastSeenMs][], messages, snapshots, closed}
@@ -11,10 +11,11 @@
  * `last_seen` of a flip is the time the server handled the heartbeat, which splits the latency in two.
  */
 import WebSocket from 'ws';
+import { listenerServer } from './spread.mjs';
 import { nowMs } from './stats.mjs';
 import { tokenSigner } from './tokens.mjs';
 
-/** @type {{ids: number[], port: number, secret: string, ttlSeconds: number, flipIds: number[]}} */
+/** @type {{ids: number[], users: number, ports: number[], secret: string, ttlSeconds: number, flipIds: number[]}} */
 let config;
 /** @type {Set<number>} */
 let flipSet = new Set();
@@ -88,10 +89,13 @@ async function connectAll(concurrency) {
   let firstError = null;
   const open = (userId) =>
     new Promise((resolve) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${config.port}/ws?token=${sign(userId)}`, {
-        perMessageDeflate: false,
-        handshakeTimeout: 30_000,
-      });
+      const socket = new WebSocket(
+        `ws://127.0.0.1:${config.ports[listenerServer(userId, config.users, config.ports.length)]}/ws?token=${sign(userId)}`,
+        {
+          perMessageDeflate: false,
+          handshakeTimeout: 30_000,
+        },
+      );
       let settled = false;
       socket.on('message', onMessage);
       socket.once('open', () => {

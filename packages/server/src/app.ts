@@ -148,6 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
     const metrics = new Metrics(() => backend.store.countOnline());
     backend.onDegradedChange((degraded) => metrics.degraded.set(degraded ? 1 : 0));
+    if (backend.busTraffic) metrics.watchBus(backend.busTraffic);
 
     const service = new PresenceService({
       store: backend.store,

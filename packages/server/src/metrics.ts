@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BusTraffic } from './bus/envelope.js';
 
 /** The service's Prometheus metrics, on a registry of its own (several servers can share one process in tests). */
 export class Metrics {
@@ -122,6 +123,28 @@ export class Metrics {
   watchQueues(depths: () => Record<string, number>): void {
     this.depthSources.push(depths);
     for (const queue of Object.keys(depths())) this.queueShed.inc({ queue }, 0);
+  }
+
+  /** Reports what this process read from the bus (Redis pub/sub) at every scrape: messages and bytes. */
+  watchBus(traffic: BusTraffic): void {
+    new Counter({
+      name: 'presence_bus_received_total',
+      help: 'Pub/sub messages this process read from the bus (its own echoes included)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(traffic.received);
+      },
+    });
+    new Counter({
+      name: 'presence_bus_received_bytes_total',
+      help: 'Bytes of the pub/sub messages this process read from the bus',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(traffic.receivedBytes);
+      },
+    });
   }
 
   /**

@@ -76,6 +76,7 @@ describe.skipIf(nodes === null)('the sharded bus on a Redis Cluster', () => {
     expect(await Promise.all([onB, onC])).toEqual(['graph', 'graph']);
     expect(c.stats.received).toBe(1);
     expect(b.stats.received).toBe(2);
+    expect(b.stats.receivedBytes).toBeGreaterThan(c.stats.receivedBytes);
 
     // The last subscriber of a user gone, the process stops listening to that user's channel.
     offB();

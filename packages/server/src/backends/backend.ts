@@ -1,9 +1,12 @@
+import type { BusTraffic } from '../bus/envelope.js';
 import type { Bus, HotStore, Restored } from '../core/ports.js';
 
 /** What the composition root gets from a backend factory: hot state, the bus, their health, and the way out. */
 export interface Backend {
   store: HotStore;
   bus: Bus;
+  /** What the bus has read from other processes so far (absent when the bus is this process alone). */
+  busTraffic?: BusTraffic;
   /** 'not_configured' for the embedded backend, else whether the shared backend answers a ping. */
   health(): Promise<'up' | 'down' | 'not_configured'>;
   /** Runs `hook` on the local stand-in as an outage begins, before it answers anything (seed what is known). */

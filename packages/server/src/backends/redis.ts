@@ -75,6 +75,7 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
     return {
       store: failover.store,
       bus,
+      busTraffic: bus.stats,
       health: async () => ((await primary.ping()) ? 'up' : 'down'),
       onDegraded: (hook) => failover.onDegraded(hook),
       onRestore: (hook) => failover.onRestore(hook),

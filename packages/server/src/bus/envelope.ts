@@ -21,3 +21,11 @@ export function foreignEnvelope(message: string, origin: string, ownPrefix: stri
   if (envelope.o === origin || !Array.isArray(envelope.g) || typeof envelope.p !== 'string') return null;
   return envelope;
 }
+
+/** What a process read from the bus (its subscriber connections), its own echoes included. */
+export interface BusTraffic {
+  /** Pub/sub messages read. */
+  received: number;
+  /** Their bytes (UTF-8). */
+  receivedBytes: number;
+}

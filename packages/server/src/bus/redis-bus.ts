@@ -3,7 +3,7 @@ import type { Bus, BusHandler } from '../core/ports.js';
 import { busChannel } from '../store/redis/keys.js';
 import type { RedisClient } from '../store/redis/replies.js';
 import { LocalBus } from './bus.js';
-import { type Envelope, foreignEnvelope } from './envelope.js';
+import { type BusTraffic, type Envelope, foreignEnvelope } from './envelope.js';
 
 /**
  * Spans processes with Redis pub/sub: every publish is delivered locally at once and sent on one channel that
@@ -18,6 +18,8 @@ export class RedisBus implements Bus {
   private readonly ownPrefix = `{"o":"${this.origin}"`;
   private readonly channel: string;
   private readonly gapListeners: Array<() => void> = [];
+  /** Every process reads every message of the one channel: this grows with the processes, not the clients. */
+  readonly stats: BusTraffic = { received: 0, receivedBytes: 0 };
 
   private constructor(
     private readonly publisher: RedisClient,
@@ -48,6 +50,8 @@ export class RedisBus implements Bus {
   }
 
   private receive(message: string): void {
+    this.stats.received++;
+    this.stats.receivedBytes += Buffer.byteLength(message);
     const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
     if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }

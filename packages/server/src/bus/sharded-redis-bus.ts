@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import type { Bus, BusHandler } from '../core/ports.js';
 import { LocalBus } from './bus.js';
-import { type Envelope, foreignEnvelope } from './envelope.js';
+import { type BusTraffic, type Envelope, foreignEnvelope } from './envelope.js';
 
 /** What the bus counts, for the benchmark and the tests: what this process sent and received. */
-export interface ShardedBusStats {
+export interface ShardedBusStats extends BusTraffic {
   published: number;
-  received: number;
   channels: number;
 }
 
@@ -27,7 +26,7 @@ export class ShardedRedisBus implements Bus {
   /** The SSUBSCRIBE of each subscribed channel, settled once the owning node has acknowledged it. */
   private readonly subscribed = new Map<string, Promise<void>>();
   private readonly gapListeners: Array<() => void> = [];
-  readonly stats: ShardedBusStats = { published: 0, received: 0, channels: 0 };
+  readonly stats: ShardedBusStats = { published: 0, received: 0, receivedBytes: 0, channels: 0 };
 
   private constructor(
     private readonly publisher: Cluster,
@@ -68,6 +67,7 @@ export class ShardedRedisBus implements Bus {
 
   private receive(message: string): void {
     this.stats.received++;
+    this.stats.receivedBytes += Buffer.byteLength(message);
     const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
     if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }
