@@ -1,10 +1,13 @@
 import { lastSeenShown, type Privacy } from './privacy.js';
+import { nextTurn } from './slices.js';
 import type { UserId } from './types.js';
 import type { Visibility } from './visibility.js';
 import { decodeNotice, encodeNotice, NOTICE_PREFIX } from './visibility-notices.js';
 
 /** Events held for one connection while its visible set reloads; past it the connection re-syncs instead. */
 export const MAX_HELD = 10_000;
+/** Frames a batch hands to sockets before it yields to the event loop. */
+const DELIVERIES_PER_TURN = 2_000;
 /** Events waiting for their privacy decision, over all connections; past it they are dropped and re-synced. */
 const MAX_PENDING = 100_000;
 
@@ -142,7 +145,13 @@ export class Decisions {
         ),
       ),
     );
+    let delivered = 0;
     for (const { subject, payload, entries } of batch) {
+      // A big batch yields now and then: no turn of the event loop holds thousands of socket writes.
+      if (delivered >= DELIVERIES_PER_TURN) {
+        delivered = 0;
+        await nextTurn();
+      }
       const about = settings.get(subject);
       const notice = payload.startsWith(NOTICE_PREFIX);
       // A notice says what watchers see now (the offline frame of an invisible user, or the real presence).
@@ -151,6 +160,11 @@ export class Decisions {
       let withoutLastSeen: string | null = null;
       for (const entry of entries) {
         if (entry.closed) continue;
+        // Reloading since the batch began (it may have yielded): decided after the reload.
+        if (entry.held !== null) {
+          hold(entry, subject, payload);
+          continue;
+        }
         const { viewer } = entry.watcher;
         // The viewer's graph moved and the notice has not reached the index (or not yet): decide after the
         // reload, which holds this event and those after it.
@@ -160,6 +174,7 @@ export class Decisions {
         }
         const mine = settings.get(viewer);
         const shown = mine !== undefined && lastSeenShown(about, mine, mutuals?.has(viewer) === true);
+        delivered += 1;
         if (shown) entry.watcher.deliver(payload);
         else {
           withoutLastSeen ??= notice ? noticeWithoutLastSeen(payload) : nullLastSeen(payload);
