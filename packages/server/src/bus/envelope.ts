@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { LocalBus } from './bus.js';
+
 /** What a process sends over Redis pub/sub for each publish: its origin, the groups and the payload. */
 export interface Envelope {
   /** Origin process: it has delivered locally already. */
@@ -28,4 +31,31 @@ export interface BusTraffic {
   received: number;
   /** Their bytes (UTF-8). */
   receivedBytes: number;
+}
+
+/**
+ * One process's side of the envelopes, shared by both Redis buses: its origin, what it sends, and what it
+ * reads (counted in `traffic`, then delivered to this process's subscribers unless it sent it itself).
+ */
+export class Envelopes {
+  readonly origin = randomUUID();
+  /** How this process's own envelopes begin: they are recognised without parsing them. */
+  private readonly ownPrefix = `{"o":"${this.origin}"`;
+
+  constructor(
+    private readonly traffic: BusTraffic,
+    private readonly local: LocalBus,
+  ) {}
+
+  encode(groups: readonly string[], payload: string): string {
+    const envelope: Envelope = { o: this.origin, g: groups, p: payload };
+    return JSON.stringify(envelope);
+  }
+
+  receive(message: string): void {
+    this.traffic.received++;
+    this.traffic.receivedBytes += Buffer.byteLength(message);
+    const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
+    if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
+  }
 }

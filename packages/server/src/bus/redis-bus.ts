@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Bus, BusHandler } from '../core/ports.js';
 import { busChannel } from '../store/redis/keys.js';
 import type { RedisClient } from '../store/redis/replies.js';
 import { LocalBus } from './bus.js';
-import { type BusTraffic, type Envelope, foreignEnvelope } from './envelope.js';
+import { type BusTraffic, Envelopes } from './envelope.js';
 
 /**
  * Spans processes with Redis pub/sub: every publish is delivered locally at once and sent on one channel that
@@ -13,13 +12,11 @@ import { type BusTraffic, type Envelope, foreignEnvelope } from './envelope.js';
  */
 export class RedisBus implements Bus {
   private readonly local = new LocalBus();
-  private readonly origin = randomUUID();
-  /** How this process's own envelopes begin: they are recognised without parsing them. */
-  private readonly ownPrefix = `{"o":"${this.origin}"`;
   private readonly channel: string;
   private readonly gapListeners: Array<() => void> = [];
   /** Every process reads every message of the one channel: this grows with the processes, not the clients. */
   readonly stats: BusTraffic = { received: 0, receivedBytes: 0 };
+  private readonly envelopes = new Envelopes(this.stats, this.local);
 
   private constructor(
     private readonly publisher: RedisClient,
@@ -43,17 +40,10 @@ export class RedisBus implements Bus {
       for (const listener of bus.gapListeners) listener();
     });
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === bus.channel) bus.receive(message);
+      if (channel === bus.channel) bus.envelopes.receive(message);
     });
     await subscriber.subscribe(bus.channel);
     return bus;
-  }
-
-  private receive(message: string): void {
-    this.stats.received++;
-    this.stats.receivedBytes += Buffer.byteLength(message);
-    const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
-    if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }
 
   /** Called each time the subscription comes back after it was lost: broadcasts may have been missed. */
@@ -63,10 +53,9 @@ export class RedisBus implements Bus {
 
   publish(groups: readonly string[], payload: string): Promise<void> {
     this.local.deliver(groups, payload);
-    const envelope: Envelope = { o: this.origin, g: groups, p: payload };
     // While Redis is away other processes miss this event (degraded mode reports the outage); their
     // clients re-sync from the snapshot when they reconnect.
-    return this.publisher.publish(this.channel, JSON.stringify(envelope)).then(
+    return this.publisher.publish(this.channel, this.envelopes.encode(groups, payload)).then(
       () => {},
       () => {},
     );

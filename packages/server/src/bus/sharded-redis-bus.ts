@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import type { Bus, BusHandler } from '../core/ports.js';
 import { LocalBus } from './bus.js';
-import { type BusTraffic, type Envelope, foreignEnvelope } from './envelope.js';
+import { type BusTraffic, Envelopes } from './envelope.js';
 
 /** What the bus counts, for the benchmark and the tests: what this process sent and received. */
 export interface ShardedBusStats extends BusTraffic {
@@ -19,14 +18,13 @@ export interface ShardedBusStats extends BusTraffic {
  */
 export class ShardedRedisBus implements Bus {
   private readonly local = new LocalBus();
-  private readonly origin = randomUUID();
-  private readonly ownPrefix = `{"o":"${this.origin}"`;
   /** Local subscribers per channel: the channel is subscribed while this is above zero. */
   private readonly counts = new Map<string, number>();
   /** The SSUBSCRIBE of each subscribed channel, settled once the owning node has acknowledged it. */
   private readonly subscribed = new Map<string, Promise<void>>();
   private readonly gapListeners: Array<() => void> = [];
   readonly stats: ShardedBusStats = { published: 0, received: 0, receivedBytes: 0, channels: 0 };
+  private readonly envelopes = new Envelopes(this.stats, this.local);
 
   private constructor(
     private readonly publisher: Cluster,
@@ -58,18 +56,11 @@ export class ShardedRedisBus implements Bus {
     };
     subscriber.on('+subscriber', regained);
     subscriber.on('subscribersReady', regained);
-    subscriber.on('smessage', (_channel: string, message: string) => bus.receive(message));
+    subscriber.on('smessage', (_channel: string, message: string) => bus.envelopes.receive(message));
     bus.counts.set(channels.broadcast, 1);
     bus.stats.channels = 1;
     await subscriber.ssubscribe(channels.broadcast);
     return bus;
-  }
-
-  private receive(message: string): void {
-    this.stats.received++;
-    this.stats.receivedBytes += Buffer.byteLength(message);
-    const envelope = foreignEnvelope(message, this.origin, this.ownPrefix);
-    if (envelope !== null) this.local.deliver(envelope.g, envelope.p);
   }
 
   onGap(listener: () => void): void {
@@ -91,11 +82,10 @@ export class ShardedRedisBus implements Bus {
     }
     const sent: Promise<unknown>[] = [];
     for (const [channel, list] of byChannel) {
-      const envelope: Envelope = { o: this.origin, g: list, p: payload };
       this.stats.published++;
       // While a node is away other processes miss this event (degraded mode reports the outage); their
       // clients re-sync from the snapshot when they reconnect.
-      sent.push(this.publisher.spublish(channel, JSON.stringify(envelope)).catch(() => {}));
+      sent.push(this.publisher.spublish(channel, this.envelopes.encode(list, payload)).catch(() => {}));
     }
     return Promise.all(sent).then(() => {});
   }
